@@ -70,15 +70,20 @@ export function saveModel(model: Model, output: string, options: SaveOptions = {
   }
 }
 
-/** The model as one in-memory buffer with every tensor inline (for sessions from bytes, small models). */
-export function modelToBytes(model: Model): Uint8Array {
+/** The model as a message with every tensor's bytes inline (for in-memory sessions of small models). */
+export function modelToInlineProto(model: Model): ModelProto {
   const proto = modelToProto(model);
   forEachTensorProto(proto, (tp, replace) => {
     const t = tensorOfProto.get(tp);
     if (!t || !needsBytes(tp, t)) return;
     replace(inlineCopy(tp, t.bytes()));
   });
-  return encodeMessage('ModelProto', proto);
+  return proto;
+}
+
+/** The model as one in-memory buffer with every tensor inline. */
+export function modelToBytes(model: Model): Uint8Array {
+  return encodeMessage('ModelProto', modelToInlineProto(model));
 }
 
 function needsBytes(tp: TensorProto, t: Tensor): boolean {

@@ -139,6 +139,12 @@ export class Graph {
     }
   }
 
+  /** This graph and every nested subgraph. */
+  *graphsDeep(): IterableIterator<Graph> {
+    yield this;
+    for (const n of this.nodes) for (const g of n.subgraphs()) yield* g.graphsDeep();
+  }
+
   /** @internal Called by Value.rename. */
   renameValue(value: Value, newName: string): void {
     if (this.scope.get(value.name) !== value) throw new InvariantError(`'${value.name}' does not belong to graph '${this.name}'`);

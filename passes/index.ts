@@ -1,0 +1,11 @@
+/** Every built-in pass, in the order `llmopt passes` lists them. */
+import type { Pass } from '../src/pipeline/pass.js';
+import removeIdentity from './cleanup/remove-identity.js';
+import removeDeadNodes from './cleanup/remove-dead-nodes.js';
+import removeUnusedInitializers from './cleanup/remove-unused-initializers.js';
+import dedupeInitializers from './cleanup/dedupe-initializers.js';
+import sortTopologicallyPass from './cleanup/sort-topologically.js';
+
+export const builtinPasses: readonly Pass[] = [
+  removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
+] as Pass[];

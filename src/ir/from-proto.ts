@@ -14,6 +14,7 @@ import {
   type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type TypeProto, type FunctionProto,
 } from '../onnx/proto.js';
 import { ModelFormatError } from '../errors.js';
+import { has } from '../onnx/presence.js';
 
 export interface FromProtoOptions {
   /** Resolves a tensor stored in external data (validates the location, returns a lazy source). */
@@ -121,7 +122,7 @@ class Reader {
   private attribute(graph: Graph, ap: AttributeProto): AttributeValue {
     if (ap.ref_attr_name) return { type: 'opaque', value: ap };
     const text = (b: Uint8Array | undefined) => Buffer.from(b ?? new Uint8Array()).toString('utf8');
-    switch (ap.type ?? inferAttributeType(ap)) {
+    switch (has(ap, 'type') ? ap.type : inferAttributeType(ap)) {
       case AttributeType.FLOAT: return { type: 'float', value: ap.f ?? 0 };
       case AttributeType.INT: return { type: 'int', value: toNumber(ap.i) };
       case AttributeType.STRING: return { type: 'string', value: text(ap.s) };
@@ -150,8 +151,8 @@ class Reader {
     if (tp.data_location === DataLocation.EXTERNAL) {
       if (!this.options.resolveExternal) this.fail(`tensor '${tp.name ?? ''}' uses external data, which this reader cannot resolve`);
       source = this.options.resolveExternal(tp);
-    } else if (tp.raw_data !== undefined) {
-      source = new InlineBytes(tp.raw_data);
+    } else if (has(tp, 'raw_data')) {
+      source = new InlineBytes(tp.raw_data!);
     } else {
       source = typedFieldSource(tp, dtype, dims);
     }
@@ -164,11 +165,11 @@ class Reader {
 }
 
 function inferAttributeType(ap: AttributeProto): number {
-  if (ap.f !== undefined) return AttributeType.FLOAT;
-  if (ap.i !== undefined) return AttributeType.INT;
-  if (ap.s !== undefined) return AttributeType.STRING;
-  if (ap.t !== undefined) return AttributeType.TENSOR;
-  if (ap.g !== undefined) return AttributeType.GRAPH;
+  if (has(ap, 'f')) return AttributeType.FLOAT;
+  if (has(ap, 'i')) return AttributeType.INT;
+  if (has(ap, 's')) return AttributeType.STRING;
+  if (ap.t) return AttributeType.TENSOR;
+  if (ap.g) return AttributeType.GRAPH;
   if (ap.floats?.length) return AttributeType.FLOATS;
   if (ap.ints?.length) return AttributeType.INTS;
   if (ap.strings?.length) return AttributeType.STRINGS;
@@ -180,8 +181,8 @@ function inferAttributeType(ap: AttributeProto): number {
 export function tensorType(tp: TypeProto | undefined): TensorType | undefined {
   const t = tp?.tensor_type;
   if (!t) return undefined;
-  const shape: Dim[] | undefined = t.shape
-    ? (t.shape.dim ?? []).map((d) => (d.dim_value !== undefined ? toNumber(d.dim_value) : d.dim_param !== undefined ? d.dim_param : null))
+  const shape: Dim[] | undefined = has(t, 'shape') && t.shape
+    ? (t.shape.dim ?? []).map((d) => (has(d, 'dim_value') ? toNumber(d.dim_value) : has(d, 'dim_param') ? d.dim_param! : null))
     : undefined;
   return shape ? { elemType: t.elem_type ?? 0, shape } : { elemType: t.elem_type ?? 0 };
 }

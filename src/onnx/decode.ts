@@ -3,6 +3,7 @@ import protobuf from 'protobufjs';
 import { ModelProtoType, lookupType } from './schema.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { ModelFormatError } from '../errors.js';
+import { has } from './presence.js';
 
 /** Newest IR version this build understands (ONNX 1.20: IR 13). */
 export const MAX_IR_VERSION = 13;
@@ -24,7 +25,7 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelProto {
   if (bytes.byteLength === 0) throw new ModelFormatError(`${what}: the file is empty`);
   const model = decodeWith<ModelProto>('ModelProto', bytes, what);
   // Truncation at a field boundary or a non-ONNX file often decodes "successfully": validate the result.
-  const ir = model.ir_version === undefined ? undefined : Number(model.ir_version.toString());
+  const ir = has(model, 'ir_version') ? Number(model.ir_version!.toString()) : undefined;
   if (ir === undefined || !model.graph) {
     throw new ModelFormatError(`${what}: not an ONNX model (no ${ir === undefined ? 'IR version' : 'graph'}; truncated or another format?)`);
   }

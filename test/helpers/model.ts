@@ -1,0 +1,46 @@
+/** Test helpers: run passes on IR models and compare onnxruntime outputs before and after. */
+import assert from 'node:assert/strict';
+import type { z } from 'zod';
+import type { Model } from '../../src/ir/model.js';
+import { modelFromBytes } from '../../src/io/load.js';
+import { modelToBytes } from '../../src/io/save.js';
+import { verifyModel } from '../../src/ir/verify.js';
+import { quietContext, type Pass, type PassResult } from '../../src/pipeline/pass.js';
+import { runModel } from '../../src/runtime/session.js';
+import { randomFeeds, type FeedOptions } from '../../src/runtime/feeds.js';
+import { compareOutputs } from '../../src/runtime/compare.js';
+import type { Feeds } from '../../src/runtime/tensors.js';
+
+/** An independent deep copy (through the wire format). */
+export function cloneModel(model: Model): Model {
+  return modelFromBytes(modelToBytes(model), { what: 'clone', baseDir: model.baseDir });
+}
+
+/** Runs a pass on a copy; verifies the IR afterwards. */
+export async function applyPass<O extends z.ZodType>(pass: Pass<O>, model: Model, options: Partial<z.input<O>> = {}): Promise<{ after: Model; result: PassResult }> {
+  const after = cloneModel(model);
+  const parsed = pass.options.parse(options);
+  const result = await pass.run(after, parsed, quietContext());
+  verifyModel(after, pass.name);
+  return { after, result };
+}
+
+export interface SameOutputsOptions extends FeedOptions {
+  readonly atol: number;
+  readonly feeds?: Feeds;
+}
+
+/** Runs both models in onnxruntime-node on the same inputs; asserts every output within `atol`. */
+export async function assertSameOutputs(before: Model, after: Model, options: SameOutputsOptions): Promise<void> {
+  const feeds = options.feeds ?? randomFeeds(before, options);
+  const a = await runModel(before, feeds);
+  const b = await runModel(after, feeds);
+  for (const d of compareOutputs(a, b)) {
+    assert.ok(d.sameShape, `output '${d.name}': shape or type differs`);
+    assert.ok(d.maxAbs <= options.atol, `output '${d.name}': max abs diff ${d.maxAbs} > ${options.atol}`);
+  }
+}
+
+export function opTypes(model: Model): string[] {
+  return model.graph.nodes.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType));
+}

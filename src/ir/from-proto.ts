@@ -20,6 +20,8 @@ export interface FromProtoOptions {
   /** Resolves a tensor stored in external data (validates the location, returns a lazy source). */
   readonly resolveExternal?: (tensor: TensorProto) => ByteSource;
   readonly baseDir?: string;
+  /** For in-memory copies: the IR tensor a message was made from, whose bytes the copy shares. */
+  readonly linkedTensor?: (tensor: TensorProto) => Tensor | undefined;
 }
 
 export function modelFromProto(proto: ModelProto, options: FromProtoOptions = {}): Model {
@@ -144,6 +146,13 @@ class Reader {
   }
 
   tensor(tp: TensorProto): Tensor {
+    const linked = this.options.linkedTensor?.(tp);
+    if (linked) {
+      // Sources are never mutated in place (setBytes swaps them), so sharing one is safe.
+      const copy = new Tensor(tp.name ?? linked.name, linked.dtype, [...linked.dims], linked.byteSource, linked.original);
+      copy.modified = linked.modified;
+      return copy;
+    }
     const dims = (tp.dims ?? []).map((d) => toNumber(d));
     if (dims.some((d) => d < 0 || !Number.isSafeInteger(d))) this.fail(`tensor '${tp.name ?? ''}' has invalid dims [${dims.join(',')}]`);
     const dtype = tp.data_type ?? 0;

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import type { Model } from '../../src/ir/model.js';
-import { modelFromBytes } from '../../src/io/load.js';
-import { modelToBytes } from '../../src/io/save.js';
+import { cloneModel } from '../../src/ir/clone.js';
 import { verifyModel } from '../../src/ir/verify.js';
 import { quietContext, type Pass, type PassResult } from '../../src/pipeline/pass.js';
 import { runModel } from '../../src/runtime/session.js';
@@ -11,10 +10,7 @@ import { randomFeeds, type FeedOptions } from '../../src/runtime/feeds.js';
 import { compareOutputs } from '../../src/runtime/compare.js';
 import type { Feeds } from '../../src/runtime/tensors.js';
 
-/** An independent deep copy (through the wire format). */
-export function cloneModel(model: Model): Model {
-  return modelFromBytes(modelToBytes(model), { what: 'clone', baseDir: model.baseDir });
-}
+export { cloneModel };
 
 /** Runs a pass on a copy; verifies the IR afterwards. */
 export async function applyPass<O extends z.ZodType>(pass: Pass<O>, model: Model, options: Partial<z.input<O>> = {}): Promise<{ after: Model; result: PassResult }> {

@@ -5,7 +5,10 @@ import removeDeadNodes from './cleanup/remove-dead-nodes.js';
 import removeUnusedInitializers from './cleanup/remove-unused-initializers.js';
 import dedupeInitializers from './cleanup/dedupe-initializers.js';
 import sortTopologicallyPass from './cleanup/sort-topologically.js';
+import quantizeWeightOnly from './quantize/quantize-weight-only.js';
+import upgradeOpsetPass from './legalize/upgrade-opset.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
+  quantizeWeightOnly, upgradeOpsetPass,
 ] as Pass[];

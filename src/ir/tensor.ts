@@ -98,7 +98,8 @@ export class Tensor {
     const ctor = typedArrayFor(this.dtype);
     if (!ctor) throw new InvariantError(`tensor '${this.name}': no typed array for ${dtypeName(this.dtype)}`);
     const width = ctor.BYTES_PER_ELEMENT;
-    const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+    // Buffer.slice is a view, not a copy: copy through the Uint8Array constructor.
+    const aligned = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
     return new ctor(aligned.buffer, aligned.byteOffset, aligned.byteLength / width);
   }
 

@@ -1,0 +1,72 @@
+/**
+ * Raises the ai.onnx opset import, rewriting the operators whose signature changed on the way:
+ *   opset 13: Squeeze/Unsqueeze/ReduceSum axes, Split split   attribute -> int64 input
+ *   opset 18: ReduceMean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare axes   attribute -> int64 input
+ * Every other change between opset 11 and 23 only widens types or adds optional attributes.
+ */
+import { z } from 'zod';
+import { definePass } from '../../src/pipeline/pass.js';
+import type { Model } from '../../src/ir/model.js';
+import type { Graph } from '../../src/ir/graph.js';
+import type { Node } from '../../src/ir/node.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { DType } from '../../src/ir/dtype.js';
+import { PreconditionError } from '../../src/errors.js';
+
+/** Oldest opset this converter starts from, newest it reaches. */
+export const UPGRADE_RANGE = { from: 11, to: 23 } as const;
+
+/** [first opset where the attribute is an input, op types, attribute name, input index]. */
+const ATTRIBUTE_TO_INPUT: readonly [number, readonly string[], string, number][] = [
+  [13, ['Squeeze', 'Unsqueeze', 'ReduceSum'], 'axes', 1],
+  [13, ['Split'], 'split', 1],
+  [18, ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'], 'axes', 1],
+];
+
+/** Operators removed or changed incompatibly inside the range; a model using them is not upgraded. */
+const UNSUPPORTED = new Set(['Upsample', 'Scatter', 'Crop', 'ImageScaler']);
+
+/** Upgrades the model's default-domain opset to at least `version`; returns the number of nodes rewritten. */
+export function upgradeOpset(model: Model, version: number): number {
+  const current = model.opsetVersion('') ?? 1;
+  if (current >= version) return 0;
+  if (current < UPGRADE_RANGE.from || version > UPGRADE_RANGE.to) {
+    throw new PreconditionError(`cannot upgrade opset ${current} to ${version}: supported from ${UPGRADE_RANGE.from} up to ${UPGRADE_RANGE.to}`);
+  }
+  let rewritten = 0;
+  for (const graph of [...model.graph.graphsDeep()]) {
+    for (const node of graph.nodes) {
+      if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+      if (UNSUPPORTED.has(node.opType)) throw new PreconditionError(`cannot upgrade opset: ${node.describe()} has no direct successor`);
+      for (const [since, ops, attr, index] of ATTRIBUTE_TO_INPUT) {
+        if (current < since && version >= since && ops.includes(node.opType) && moveAttributeToInput(graph, node, attr, index)) rewritten++;
+      }
+    }
+  }
+  model.opsetImports = model.opsetImports.map((o) => ((o.domain === '' || o.domain === 'ai.onnx') ? { ...o, version } : o));
+  return rewritten;
+}
+
+function moveAttributeToInput(graph: Graph, node: Node, attr: string, index: number): boolean {
+  const values = node.getInts(attr);
+  if (!values) return false;
+  node.removeAttribute(attr);
+  const name = `${node.name || node.opType}_${attr}`;
+  const constant = graph.addConstant(name, Tensor.fromTyped(name, DType.INT64, [values.length], BigInt64Array.from(values, BigInt)));
+  while (node.inputs.length < index) node.appendInput(null);
+  node.setInput(index, constant);
+  return true;
+}
+
+export default definePass({
+  name: 'upgrade-opset',
+  description: 'raise the ai.onnx opset, rewriting operators whose signature changed',
+  options: z.object({
+    version: z.number().int().min(UPGRADE_RANGE.from).max(UPGRADE_RANGE.to).default(21).describe('ai.onnx opset to reach'),
+  }).strict(),
+  run(model, options) {
+    const before = model.opsetVersion('') ?? 1;
+    const rewritten = upgradeOpset(model, options.version);
+    return { modified: before < options.version, stats: { from: before, to: Math.max(before, options.version), nodesRewritten: rewritten } };
+  },
+});

@@ -1,0 +1,61 @@
+/**
+ * Linear layers: matrix products with a constant float weight, the unit that quantization and pruning
+ * work on. MatMul(x, W[K,N]) and Gemm(x, W, C) with transA=0 (W [K,N], or [N,K] with transB=1).
+ */
+import type { Model } from '../../src/ir/model.js';
+import type { Node } from '../../src/ir/node.js';
+import type { Value } from '../../src/ir/value.js';
+import { DType } from '../../src/ir/dtype.js';
+
+export interface LinearLayer {
+  readonly node: Node;
+  readonly kind: 'matmul' | 'gemm';
+  readonly weight: Value;
+  /** Stored [N, K] (Gemm transB=1) rather than [K, N]. */
+  readonly transposed: boolean;
+  readonly k: number;
+  readonly n: number;
+  /** Gemm's C input, when present. */
+  readonly bias: Value | undefined;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+export interface LinearRejection {
+  readonly node: Node;
+  readonly reason: string;
+}
+
+/** Every linear layer of the main graph, plus the reasons other MatMul/Gemm nodes were not taken. */
+export function findLinearLayers(model: Model): { layers: LinearLayer[]; rejected: LinearRejection[] } {
+  const layers: LinearLayer[] = [];
+  const rejected: LinearRejection[] = [];
+  for (const node of model.graph.nodes) {
+    if (node.domain !== '' || (node.opType !== 'MatMul' && node.opType !== 'Gemm')) continue;
+    const result = asLinear(node);
+    if (typeof result === 'string') rejected.push({ node, reason: result });
+    else layers.push(result);
+  }
+  return { layers, rejected };
+}
+
+function asLinear(node: Node): LinearLayer | string {
+  const weight = node.inputs[1];
+  const t = weight?.initializer;
+  if (!weight || !t) return 'the second operand is not a constant weight';
+  if (t.dtype !== DType.FLOAT) return `the weight is ${t.dtype === DType.FLOAT16 ? 'float16' : `dtype ${t.dtype}`}, not float32`;
+  if (t.dims.length !== 2) return `the weight has rank ${t.dims.length}, not 2`;
+  if (weight.isGraphInput) return 'the weight is also a graph input (overridable)';
+  if (node.opType === 'MatMul') {
+    return { node, kind: 'matmul', weight, transposed: false, k: t.dims[0]!, n: t.dims[1]!, bias: undefined, alpha: 1, beta: 1 };
+  }
+  if (node.getInt('transA', 0) !== 0) return 'Gemm with transA=1';
+  const transposed = node.getInt('transB', 0) === 1;
+  const [k, n] = transposed ? [t.dims[1]!, t.dims[0]!] : [t.dims[0]!, t.dims[1]!];
+  return {
+    node, kind: 'gemm', weight, transposed, k, n,
+    bias: node.inputs[2] ?? undefined,
+    alpha: node.getFloat('alpha', 1),
+    beta: node.getFloat('beta', 1),
+  };
+}

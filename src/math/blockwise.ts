@@ -1,0 +1,103 @@
+/**
+ * Blockwise weight quantization along the reduction axis K (4 or 8 bits), the layout that MatMulNBits and
+ * opset-21 DequantizeLinear(block_size) share. A weight is viewed as N columns of K values; each column is
+ * split into blocks of `blockSize` values with one scale (and, asymmetric, one zero point) per block.
+ */
+
+export interface BlockwiseOptions {
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  readonly symmetric: boolean;
+}
+
+/** Codes are unsigned (0 .. 2^bits-1); value = (code - zeroPoint) * scale. */
+export interface BlockwiseWeight {
+  readonly n: number;
+  readonly k: number;
+  readonly blocks: number;
+  readonly bits: 4 | 8;
+  readonly blockSize: number;
+  /** [n][blocks * blockSize] codes, padded blocks filled with the zero point. */
+  readonly codes: Uint8Array;
+  /** [n][blocks] */
+  readonly scales: Float32Array;
+  /** [n][blocks]; symmetric weights use 2^(bits-1). */
+  readonly zeroPoints: Uint8Array;
+  readonly symmetric: boolean;
+}
+
+/**
+ * Reads column `n` of a weight as K contiguous values. `transposed` = stored [N, K] (Gemm transB=1);
+ * otherwise [K, N] (MatMul).
+ */
+export function columnReader(w: Float32Array, k: number, n: number, transposed: boolean): (col: number, out: Float32Array) => void {
+  return transposed
+    ? (col, out) => out.set(w.subarray(col * k, col * k + k))
+    : (col, out) => { for (let i = 0; i < k; i++) out[i] = w[i * n + col]!; };
+}
+
+/** Round-to-nearest blockwise quantization of every column. */
+export function quantizeBlockwise(read: (col: number, out: Float32Array) => void, k: number, n: number, o: BlockwiseOptions): BlockwiseWeight {
+  const blocks = Math.ceil(k / o.blockSize);
+  const padded = blocks * o.blockSize;
+  const codes = new Uint8Array(n * padded);
+  const scales = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * blocks);
+  const column = new Float32Array(k);
+  for (let col = 0; col < n; col++) {
+    read(col, column);
+    for (let b = 0; b < blocks; b++) {
+      const start = b * o.blockSize;
+      const values = column.subarray(start, Math.min(k, start + o.blockSize));
+      const { scale, zeroPoint } = blockParams(values, o.bits, o.symmetric);
+      scales[col * blocks + b] = scale;
+      zeroPoints[col * blocks + b] = zeroPoint;
+      const out = codes.subarray(col * padded + start, col * padded + start + o.blockSize);
+      quantizeInto(values, scale, zeroPoint, o.bits, out);
+    }
+  }
+  return { n, k, blocks, bits: o.bits, blockSize: o.blockSize, codes, scales, zeroPoints, symmetric: o.symmetric };
+}
+
+/**
+ * Symmetric: the value of largest magnitude maps to code 0 (= -2^(bits-1)), using the whole code range.
+ * Asymmetric: [min, max] (widened to include 0) maps onto [0, 2^bits - 1].
+ */
+export function blockParams(values: Float32Array, bits: number, symmetric: boolean): { scale: number; zeroPoint: number } {
+  const qmax = (1 << bits) - 1;
+  const mid = 1 << (bits - 1);
+  if (symmetric) {
+    let extreme = 0;
+    for (const v of values) if (Math.abs(v) > Math.abs(extreme)) extreme = v;
+    const scale = extreme === 0 ? 1 : Math.fround(extreme / -mid);
+    return { scale, zeroPoint: mid };
+  }
+  let lo = 0, hi = 0;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (hi === lo) return { scale: 1, zeroPoint: 0 };
+  const scale = Math.fround((hi - lo) / qmax);
+  const zeroPoint = Math.min(qmax, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zeroPoint };
+}
+
+export function quantizeInto(values: ArrayLike<number>, scale: number, zeroPoint: number, bits: number, out: Uint8Array): void {
+  const qmax = (1 << bits) - 1;
+  out.fill(zeroPoint);
+  for (let i = 0; i < values.length; i++) {
+    out[i] = Math.min(qmax, Math.max(0, Math.round(values[i]! / scale) + zeroPoint));
+  }
+}
+
+/** The float weight the codes stand for, as a [K, N] array (for error measurement and refits). */
+export function dequantizeBlockwise(q: BlockwiseWeight): Float32Array {
+  const out = new Float32Array(q.k * q.n);
+  const padded = q.blocks * q.blockSize;
+  for (let col = 0; col < q.n; col++) {
+    for (let i = 0; i < q.k; i++) {
+      const b = Math.floor(i / q.blockSize);
+      const s = q.scales[col * q.blocks + b]!;
+      out[i * q.n + col] = (q.codes[col * padded + i]! - q.zeroPoints[col * q.blocks + b]!) * s;
+    }
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ export const WeightOnlyOptions = z.object({
   bits: z.union([z.literal(4), z.literal(8)]).default(4).describe('bits per weight'),
   blockSize: z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128), z.literal(256)]).default(32).describe('weights per scale, along K'),
   symmetric: z.boolean().default(true).describe('symmetric (no zero point) or asymmetric blocks'),
+  searchScale: z.boolean().default(true).describe("choose each block's scale by least squared rounding error over a few clipping ratios (off: plain max-abs scale)"),
   format: z.enum(['auto', 'matmulnbits', 'qdq']).default('auto').describe('output form; auto picks from the target (MatMulNBits for cpu/cuda, DequantizeLinear for tensorrt/openvino)'),
   accuracyLevel: z.number().int().min(0).max(4).default(0).describe('MatMulNBits accuracy_level (4 = int8 activations inside the kernel: faster, less exact)'),
   exclude: z.array(z.string()).default([]).describe('node names, /regex/ or op types to leave in float'),

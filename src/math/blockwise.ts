@@ -8,7 +8,12 @@ export interface BlockwiseOptions {
   readonly bits: 4 | 8;
   readonly blockSize: number;
   readonly symmetric: boolean;
+  /** Pick each block's scale from a small grid of clipping ratios by least squared rounding error. */
+  readonly searchScale?: boolean;
 }
+
+/** Clipping ratios tried by the scale search (1 = no clipping). */
+const CLIP_GRID = [1, 0.97, 0.94, 0.91, 0.88, 0.85, 0.82, 0.79];
 
 /** Codes are unsigned (0 .. 2^bits-1); value = (code - zeroPoint) * scale. */
 export interface BlockwiseWeight {
@@ -49,7 +54,7 @@ export function quantizeBlockwise(read: (col: number, out: Float32Array) => void
     for (let b = 0; b < blocks; b++) {
       const start = b * o.blockSize;
       const values = column.subarray(start, Math.min(k, start + o.blockSize));
-      const { scale, zeroPoint } = blockParams(values, o.bits, o.symmetric);
+      const { scale, zeroPoint } = o.searchScale ? searchBlockParams(values, o.bits, o.symmetric) : blockParams(values, o.bits, o.symmetric);
       scales[col * blocks + b] = scale;
       zeroPoints[col * blocks + b] = zeroPoint;
       const out = codes.subarray(col * padded + start, col * padded + start + o.blockSize);
@@ -78,6 +83,36 @@ export function blockParams(values: Float32Array, bits: number, symmetric: boole
   const scale = Math.fround((hi - lo) / qmax);
   const zeroPoint = Math.min(qmax, Math.max(0, Math.round(-lo / scale)));
   return { scale, zeroPoint };
+}
+
+/** blockParams with the range shrunk by each ratio of CLIP_GRID; keeps the one with least squared error. */
+export function searchBlockParams(values: Float32Array, bits: number, symmetric: boolean): { scale: number; zeroPoint: number } {
+  const base = blockParams(values, bits, symmetric);
+  const qmax = (1 << bits) - 1;
+  let best = base;
+  let bestErr = Infinity;
+  for (const ratio of CLIP_GRID) {
+    const candidate = symmetric
+      ? { scale: Math.fround(base.scale * ratio), zeroPoint: base.zeroPoint }
+      : shrinkAsymmetric(values, bits, ratio);
+    let err = 0;
+    for (const v of values) {
+      const q = Math.min(qmax, Math.max(0, Math.round(v / candidate.scale) + candidate.zeroPoint));
+      const d = (q - candidate.zeroPoint) * candidate.scale - v;
+      err += d * d;
+    }
+    if (err < bestErr) { bestErr = err; best = candidate; }
+  }
+  return best;
+}
+
+function shrinkAsymmetric(values: Float32Array, bits: number, ratio: number): { scale: number; zeroPoint: number } {
+  let lo = 0, hi = 0;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (hi === lo) return { scale: 1, zeroPoint: 0 };
+  const qmax = (1 << bits) - 1;
+  const scale = Math.fround(((hi - lo) * ratio) / qmax);
+  return { scale, zeroPoint: Math.min(qmax, Math.max(0, Math.round((-lo * ratio) / scale))) };
 }
 
 export function quantizeInto(values: ArrayLike<number>, scale: number, zeroPoint: number, bits: number, out: Uint8Array): void {

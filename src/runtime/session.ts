@@ -53,7 +53,7 @@ export class Session {
       logSeverityLevel: severity(options.logLevel ?? 'error'),
     };
     if (options.threads) { opts.intraOpNumThreads = options.threads; opts.interOpNumThreads = 1; }
-    if (options.config) opts.extra = { session: { ...options.config } };
+    if (options.config) opts.extra = nestConfig(options.config);
     try {
       const inner = typeof source === 'string'
         ? await ort.InferenceSession.create(source, opts)
@@ -87,6 +87,20 @@ export class Session {
     this.cleanup();
   }
 }
+
+/** onnxruntime-node takes config entries as nested objects joined by dots: 'session.x' -> {session: {x}}. */
+function nestConfig(config: Readonly<Record<string, string>>): Record<string, unknown> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const dot = key.indexOf('.');
+    const [head, rest] = dot < 0 ? ['session', key] : [key.slice(0, dot), key.slice(dot + 1)];
+    (out[head] ??= {})[rest] = value;
+  }
+  return out;
+}
+
+/** Session config that keeps DequantizeLinear(int4)->MatMul exact when onnxruntime fuses it into MatMulNBits. */
+export const EXACT_QDQ_CONFIG: Readonly<Record<string, string>> = { 'session.qdq_matmulnbits_accuracy_level': '0' };
 
 function severity(level: NonNullable<SessionOptions['logLevel']>): 0 | 1 | 2 | 3 | 4 {
   return ({ verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const)[level];

@@ -5,7 +5,7 @@ import type { Model } from '../../src/ir/model.js';
 import { cloneModel } from '../../src/ir/clone.js';
 import { verifyModel } from '../../src/ir/verify.js';
 import { quietContext, type Pass, type PassResult } from '../../src/pipeline/pass.js';
-import { runModel } from '../../src/runtime/session.js';
+import { runModel, type SessionOptions } from '../../src/runtime/session.js';
 import { randomFeeds, type FeedOptions } from '../../src/runtime/feeds.js';
 import { compareOutputs } from '../../src/runtime/compare.js';
 import type { Feeds } from '../../src/runtime/tensors.js';
@@ -24,13 +24,14 @@ export async function applyPass<O extends z.ZodType>(pass: Pass<O>, model: Model
 export interface SameOutputsOptions extends FeedOptions {
   readonly atol: number;
   readonly feeds?: Feeds;
+  readonly session?: SessionOptions;
 }
 
 /** Runs both models in onnxruntime-node on the same inputs; asserts every output within `atol`. */
 export async function assertSameOutputs(before: Model, after: Model, options: SameOutputsOptions): Promise<void> {
   const feeds = options.feeds ?? randomFeeds(before, options);
-  const a = await runModel(before, feeds);
-  const b = await runModel(after, feeds);
+  const a = await runModel(before, feeds, options.session);
+  const b = await runModel(after, feeds, options.session);
   for (const d of compareOutputs(a, b)) {
     assert.ok(d.sameShape, `output '${d.name}': shape or type differs`);
     assert.ok(d.maxAbs <= options.atol, `output '${d.name}': max abs diff ${d.maxAbs} > ${options.atol}`);

@@ -1,6 +1,7 @@
 /** The pass contract: a named, documented graph transformation with zod-validated options. */
 import type { z } from 'zod';
 import type { Model } from '../ir/model.js';
+import type { Dataset } from '../data/dataset.js';
 
 export type Target = 'cpu' | 'cuda' | 'tensorrt' | 'openvino';
 export const TARGETS: readonly Target[] = ['cpu', 'cuda', 'tensorrt', 'openvino'];
@@ -16,6 +17,8 @@ export interface PassContext {
   readonly seed: number;
   /** Verify IR invariants after each pass. */
   readonly verify: boolean;
+  /** Calibration data for passes that observe activations (static quantization, GPTQ, pruning). */
+  readonly calibration?: Dataset;
   /** Progress line for long passes (a spinner in the terminal, nothing in --quiet/--json). */
   progress(message: string): void;
   /** Records why a rewrite fired or a candidate was rejected (shown by --explain). */

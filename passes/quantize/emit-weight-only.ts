@@ -96,11 +96,16 @@ function scaledBias(model: Model, layer: LinearLayer): Value | undefined {
   return model.graph.addConstant(`${bias.name}_scaled`, Tensor.fromTyped(`${bias.name}_scaled`, DType.FLOAT, [layer.n], full));
 }
 
-/** Points the layer's readers at the new output and removes the old node and its now unused weight. */
-function replaceLayer(model: Model, layer: LinearLayer, output: Value): void {
+/**
+ * Points the layer's readers at the new output and removes the old node and its now unused weight. The new
+ * output takes the old name, so value names stay stable across quantization (reports map layers by name).
+ */
+export function replaceLayer(model: Model, layer: LinearLayer, output: Value): void {
   const old = layer.node.output(0);
+  const name = old.name;
   old.replaceAllUsesWith(output);
   model.graph.removeNode(layer.node);
+  if (output.name !== name && !model.graph.lookup(name)) output.rename(name);
   for (const v of [layer.weight, layer.bias]) if (v?.initializer && v.isUnused) model.graph.removeInitializer(v);
 }
 

@@ -1,11 +1,11 @@
 /** The commander program: global options, commands, and the one place errors become exit codes. */
 import { Command, CommanderError } from 'commander';
 import { LlmoptError } from '../errors.js';
-// inspect: wired below once analysis lands
 import { registerInspect } from './commands/inspect.js';
 import { registerConvert } from './commands/convert.js';
 import { registerOptimize } from './commands/optimize.js';
 import { registerPasses } from './commands/passes.js';
+import { registerQuantize } from './commands/quantize.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -20,6 +20,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerConvert(program);
   registerOptimize(program);
+  registerQuantize(program);
   registerPasses(program);
   return program;
 }

@@ -41,6 +41,23 @@ export async function evaluateMaskedLm(model: Model, ids: HostTensor, labels: Ho
   return { kind: 'mlm', accuracy: acc.accuracy, loss: acc.loss, scored: acc.scored };
 }
 
+/** Perplexity for token data alone, masked-LM accuracy when labels are given. */
+export async function evaluateQuality(model: Model, ids: HostTensor, labels?: HostTensor, options: EvalOptions = {}): Promise<Quality> {
+  return labels ? evaluateMaskedLm(model, ids, labels, options) : evaluatePerplexity(model, ids, options);
+}
+
+/** Relative loss of quality: perplexity increase or accuracy decrease over the baseline's value. */
+export function relativeDrop(baseline: Quality, candidate: Quality): number {
+  if (baseline.kind === 'perplexity' && candidate.kind === 'perplexity') return (candidate.perplexity - baseline.perplexity) / baseline.perplexity;
+  if (baseline.kind === 'mlm' && candidate.kind === 'mlm') return (baseline.accuracy - candidate.accuracy) / baseline.accuracy;
+  throw new ConfigError('cannot compare a perplexity with an accuracy');
+}
+
+/** "perplexity 3.3465" / "MLM accuracy 0.8264 (loss 0.6205)". */
+export function describeQuality(q: Quality): string {
+  return q.kind === 'perplexity' ? `perplexity ${q.perplexity.toFixed(4)}` : `MLM accuracy ${q.accuracy.toFixed(4)} (loss ${q.loss.toFixed(4)})`;
+}
+
 function checkIds(ids: HostTensor): [number, number] {
   if (ids.dims.length !== 2 || ids.dtype !== DType.INT64) throw new ConfigError(`token data must be int64 [rows, sequence], got dims [${ids.dims}]`);
   return [ids.dims[0]!, ids.dims[1]!];

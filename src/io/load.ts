@@ -67,13 +67,19 @@ export function modelFromBytes(bytes: Uint8Array, options: FromBytesOptions = {}
     sourceFilesOf.set(model, options.file ? [options.file, ...used] : [...used]);
     return model;
   } catch (err) {
-    if (err instanceof ModelFormatError) {
-      throw err.message.startsWith(`${what}:`) ? err : new ModelFormatError(`${what}: ${err.message}`, { cause: err });
-    }
-    // Anything else thrown while reading a decoded message means the message is malformed.
     const reason = err instanceof LlmoptError || err instanceof Error ? err.message : String(err);
-    throw new ModelFormatError(`${what}: malformed model (${reason})`, { cause: err });
+    // Anything else thrown while reading a decoded message means the message is malformed.
+    const message = !(err instanceof ModelFormatError) ? `${what}: malformed model (${reason})`
+      : reason.startsWith(`${what}:`) ? reason : `${what}: ${reason}`;
+    const shown = printable(message);
+    throw err instanceof ModelFormatError && shown === reason ? err : new ModelFormatError(shown, { cause: err });
   }
+}
+
+/** Names in a corrupt file may hold any character: escape controls so a message stays one plain line. */
+function printable(message: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function readFile(full: string, shown: string): Uint8Array {

@@ -57,11 +57,15 @@ export class ExternalFiles {
   size(file: string, what: string): number {
     let size = this.sizes.get(file);
     if (size === undefined) {
+      let stat: fs.Stats;
       try {
-        size = fs.statSync(file).size;
+        stat = fs.statSync(file);
       } catch {
         throw new ModelFormatError(`${what}: external data file '${path.basename(file)}' is missing`);
       }
+      // A folder or device has a size too, but reading it fails later, far from the cause.
+      if (!stat.isFile()) throw new ModelFormatError(`${what}: external data location '${path.basename(file)}' is not a regular file`);
+      size = stat.size;
       this.sizes.set(file, size);
     }
     return size;
@@ -70,7 +74,7 @@ export class ExternalFiles {
   fd(file: string): number {
     let fd = this.fds.get(file);
     if (fd === undefined) {
-      fd = fs.openSync(file, 'r');
+      fd = readable(file, () => fs.openSync(file, 'r'));
       this.fds.set(file, fd);
     }
     return fd;
@@ -80,7 +84,7 @@ export class ExternalFiles {
     const fd = this.fd(file);
     let done = 0;
     while (done < target.byteLength) {
-      const n = fs.readSync(fd, target, done, target.byteLength - done, position + done);
+      const n = readable(file, () => fs.readSync(fd, target, done, target.byteLength - done, position + done));
       if (n === 0) throw new ModelFormatError(`external data file '${path.basename(file)}' ended early`);
       done += n;
     }
@@ -89,6 +93,16 @@ export class ExternalFiles {
   close(): void {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
+  }
+}
+
+/** Runs a file operation; a failure (permissions, file replaced or removed since the load) names the file. */
+function readable<T>(file: string, op: () => T): T {
+  try {
+    return op();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ModelFormatError(`external data file '${path.basename(file)}' cannot be read (${code})`, { cause: err });
   }
 }
 

@@ -2,6 +2,8 @@
  * Raises the ai.onnx opset import, rewriting the operators whose signature changed on the way:
  *   opset 13: Squeeze/Unsqueeze/ReduceSum axes, Split split   attribute -> int64 input
  *   opset 18: ReduceMean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare axes   attribute -> int64 input
+ *   opset 13: Softmax/LogSoftmax/Hardmax work on one axis instead of the flattened tail from `axis` on
+ *             (default axis 1 -> -1); kept exact by an explicit last axis or Flatten -> op -> Reshape
  * Every other change between opset 11 and 23 only widens types or adds optional attributes.
  */
 import { z } from 'zod';
@@ -23,6 +25,9 @@ const ATTRIBUTE_TO_INPUT: readonly [number, readonly string[], string, number][]
   [18, ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'], 'axes', 1],
 ];
 
+/** Before opset 13 these normalise over the tail flattened from `axis`; from 13 over `axis` alone. */
+const COERCED_TO_2D = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
+
 /** Operators removed or changed incompatibly inside the range; a model using them is not upgraded. */
 const UNSUPPORTED = new Set(['Upsample', 'Scatter', 'Crop', 'ImageScaler']);
 
@@ -35,16 +40,57 @@ export function upgradeOpset(model: Model, version: number): number {
   }
   let rewritten = 0;
   for (const graph of [...model.graph.graphsDeep()]) {
-    for (const node of graph.nodes) {
+    for (const node of [...graph.nodes]) {
       if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
       if (UNSUPPORTED.has(node.opType)) throw new PreconditionError(`cannot upgrade opset: ${node.describe()} has no direct successor`);
       for (const [since, ops, attr, index] of ATTRIBUTE_TO_INPUT) {
         if (current < since && version >= since && ops.includes(node.opType) && moveAttributeToInput(graph, node, attr, index)) rewritten++;
       }
+      if (current < 13 && version >= 13 && COERCED_TO_2D.has(node.opType)) {
+        keepFlattenedSemantics(graph, node);
+        rewritten++;
+      }
     }
   }
   model.opsetImports = model.opsetImports.map((o) => ((o.domain === '' || o.domain === 'ai.onnx') ? { ...o, version } : o));
   return rewritten;
+}
+
+/**
+ * An old-style Softmax over the tail from `axis`: when that tail is the last axis alone (rank known), the
+ * axis is written out; otherwise the input is flattened to 2-D around `axis`, normalised on axis 1 and
+ * reshaped back, which is what the old definition computes.
+ */
+function keepFlattenedSemantics(graph: Graph, node: Node): void {
+  const input = node.input(0);
+  const rank = input.type?.shape?.length;
+  const axis = node.getInt('axis', 1);
+  const normalized = rank !== undefined && axis < 0 ? axis + rank : axis;
+  if (rank !== undefined && normalized === rank - 1) {
+    node.setAttribute('axis', { type: 'int', value: -1 });
+    return;
+  }
+  const shape = graph.addNode({ opType: 'Shape', inputs: [input], before: node }).output(0);
+  const flat = graph.addNode({ opType: 'Flatten', inputs: [input], attributes: { axis: { type: 'int', value: axis } }, before: node }).output(0);
+  node.setInput(0, flat);
+  node.setAttribute('axis', { type: 'int', value: 1 });
+  const result = node.output(0);
+  const at = graph.nodes.indexOf(node);
+  const reshape = graph.addNode({ opType: 'Reshape', inputs: [result, shape], before: graph.nodes[at + 1] });
+  const restored = reshape.output(0);
+  // Readers of the old result (not the Reshape itself) move to the restored shape.
+  for (const use of [...result.uses]) if (use.node !== reshape) use.node.setInput(use.index, restored);
+  if (result.isGraphOutput) {
+    const outputs = graph.outputs;
+    const keep = result.name;
+    for (let i = 0; i < outputs.length; i++) if (outputs[i] === result) outputs[i] = restored;
+    const declared = graph.declarations.output.get(result);
+    if (declared !== undefined) graph.declarations.output.set(restored, declared);
+    restored.type = result.type;
+    result.rename(graph.model.freshName(`${keep}_2d`));
+    restored.rename(keep);
+  }
+  result.type = undefined;
 }
 
 function moveAttributeToInput(graph: Graph, node: Node, attr: string, index: number): boolean {

@@ -37,6 +37,31 @@ describe('upgrade-opset', () => {
     assert.equal(result.stats.nodesRewritten, 1);
   });
 
+  for (const opType of ['Softmax', 'LogSoftmax', 'Hardmax']) {
+    it(`keeps the flattened-tail meaning of an old ${opType} (default axis 1 on rank 3)`, async () => {
+      const before = newModel(11);
+      const g = before.graph;
+      const x = g.addInput('x', { elemType: DType.FLOAT, shape: [2, 3, 4] });
+      const y = g.addNode({ opType, inputs: [x], outputs: ['y'] }).output(0);
+      const z = g.addNode({ opType: 'Mul', inputs: [y, y], outputs: ['z'] }).output(0);
+      g.outputs.push(y, z);
+      const { after, result } = await applyPass(upgradeOpsetPass, before, { version: 13 });
+      assert.equal(result.stats.nodesRewritten, 1);
+      assert.deepEqual(after.graph.outputs.map((v) => v.name), ['y', 'z']);
+      await assertSameOutputs(before, after, { atol: 1e-6 });
+    });
+  }
+
+  it('writes the axis out when the old axis already was the last one', async () => {
+    const before = newModel(11);
+    const x = before.graph.addInput('x', { elemType: DType.FLOAT, shape: [2, 3, 4] });
+    before.graph.outputs.push(before.graph.addNode({ opType: 'Softmax', inputs: [x], attributes: { axis: { type: 'int', value: 2 } } }).output(0));
+    const { after } = await applyPass(upgradeOpsetPass, before, { version: 13 });
+    assert.deepEqual(after.graph.nodes.map((n) => n.opType), ['Softmax']);
+    assert.equal(after.graph.nodes[0]!.getInt('axis'), -1);
+    await assertSameOutputs(before, after, { atol: 1e-6 });
+  });
+
   it('does nothing on a model already at the version', async () => {
     const { after } = await applyPass(upgradeOpsetPass, legacyModel(), { version: 21 });
     assert.equal((await applyPass(upgradeOpsetPass, after, { version: 21 })).result.modified, false);

@@ -6,10 +6,11 @@ import removeUnusedInitializers from './cleanup/remove-unused-initializers.js';
 import dedupeInitializers from './cleanup/dedupe-initializers.js';
 import sortTopologicallyPass from './cleanup/sort-topologically.js';
 import quantizeWeightOnly from './quantize/quantize-weight-only.js';
+import quantizeDynamic from './quantize/quantize-dynamic.js';
 import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
-  quantizeWeightOnly, convertFloat16, upgradeOpsetPass,
+  quantizeWeightOnly, quantizeDynamic, convertFloat16, upgradeOpsetPass,
 ] as Pass[];

@@ -1,0 +1,109 @@
+/**
+ * 8-bit weight quantization of a matrix [rows, cols], per tensor or per row/column, in three integer forms:
+ *   s8          symmetric, codes -127..127, zero point 0
+ *   s8-reduced  symmetric, codes -64..64 (7 bits): a u8 x s8 product pair stays inside int16, so AVX2
+ *               kernels without VNNI (vpmaddubsw saturates) compute it exactly
+ *   u8          asymmetric, codes 0..255 with a zero point; [min, max] widened to include 0
+ * value = (code - zeroPoint) * scale.
+ */
+
+export type Int8Scheme = 's8' | 's8-reduced' | 'u8';
+
+/** Which values share a scale: the whole matrix, each row, or each column. */
+export type Int8Granularity = 'tensor' | 'row' | 'column';
+
+export interface Int8Matrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly scheme: Int8Scheme;
+  readonly granularity: Int8Granularity;
+  /** [rows, cols] row-major; Int8Array for the symmetric schemes, Uint8Array for u8. */
+  readonly codes: Int8Array | Uint8Array;
+  /** One per group: 1, `rows` or `cols`. */
+  readonly scales: Float32Array;
+  /** Same length and signedness as the codes' groups; all zero for the symmetric schemes. */
+  readonly zeroPoints: Int8Array | Uint8Array;
+}
+
+/** Largest code magnitude of a symmetric scheme. */
+export const SYMMETRIC_LIMIT: Readonly<Record<Exclude<Int8Scheme, 'u8'>, number>> = { s8: 127, 's8-reduced': 64 };
+
+export function isSigned(scheme: Int8Scheme): boolean {
+  return scheme !== 'u8';
+}
+
+/** Quantizes a float matrix with one scale per group (round half away from zero, then clamp). */
+export function quantizeInt8(data: Float32Array, rows: number, cols: number, scheme: Int8Scheme, granularity: Int8Granularity): Int8Matrix {
+  const groups = granularity === 'tensor' ? 1 : granularity === 'row' ? rows : cols;
+  // group of element (r, c) = r * rowStride + c * colStride
+  const [rowStride, colStride] = granularity === 'tensor' ? [0, 0] : granularity === 'row' ? [1, 0] : [0, 1];
+  const lo = new Float64Array(groups);
+  const hi = new Float64Array(groups);
+  for (let r = 0, i = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++, i++) {
+      const g = r * rowStride + c * colStride;
+      const v = data[i]!;
+      if (v < lo[g]!) lo[g] = v;
+      if (v > hi[g]!) hi[g] = v;
+    }
+  }
+  const signed = isSigned(scheme);
+  const limit = signed ? SYMMETRIC_LIMIT[scheme as keyof typeof SYMMETRIC_LIMIT] : 0;
+  const scales = new Float32Array(groups);
+  const zeroPoints = signed ? new Int8Array(groups) : new Uint8Array(groups);
+  for (let g = 0; g < groups; g++) {
+    const p = signed ? symmetricParams(lo[g]!, hi[g]!, limit) : asymmetricParams(lo[g]!, hi[g]!);
+    scales[g] = p.scale;
+    zeroPoints[g] = p.zeroPoint;
+  }
+  const [qmin, qmax] = signed ? [-limit, limit] : [0, 255];
+  const codes = signed ? new Int8Array(data.length) : new Uint8Array(data.length);
+  for (let r = 0, i = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++, i++) {
+      const g = r * rowStride + c * colStride;
+      const q = roundHalfAway(data[i]! / scales[g]!) + zeroPoints[g]!;
+      codes[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    }
+  }
+  return { rows, cols, scheme, granularity, codes, scales, zeroPoints };
+}
+
+/** The float matrix the codes stand for (float32 arithmetic, as DequantizeLinear computes it). */
+export function dequantizeInt8(q: Int8Matrix): Float32Array {
+  const out = new Float32Array(q.rows * q.cols);
+  for (let i = 0; i < out.length; i++) {
+    const g = q.granularity === 'tensor' ? 0 : q.granularity === 'row' ? Math.floor(i / q.cols) : i % q.cols;
+    out[i] = Math.fround((q.codes[i]! - q.zeroPoints[g]!) * q.scales[g]!);
+  }
+  return out;
+}
+
+/** The transposed matrix: rows become columns, per-row groups become per-column groups. */
+export function transposeInt8(q: Int8Matrix): Int8Matrix {
+  const codes = q.codes instanceof Int8Array ? new Int8Array(q.codes.length) : new Uint8Array(q.codes.length);
+  for (let r = 0; r < q.rows; r++) for (let c = 0; c < q.cols; c++) codes[c * q.rows + r] = q.codes[r * q.cols + c]!;
+  const granularity = q.granularity === 'row' ? 'column' : q.granularity === 'column' ? 'row' : 'tensor';
+  return { ...q, rows: q.cols, cols: q.rows, granularity, codes };
+}
+
+/** Multiplies every scale by a constant (folds Gemm's alpha into the weight). */
+export function scaleInt8(q: Int8Matrix, factor: number): Int8Matrix {
+  return factor === 1 ? q : { ...q, scales: q.scales.map((s) => s * factor) };
+}
+
+/** Largest |x| maps to the largest code; an all-zero group gets scale 1. */
+function symmetricParams(lo: number, hi: number, limit: number): { scale: number; zeroPoint: number } {
+  const peak = Math.max(-lo, hi);
+  return { scale: peak === 0 ? 1 : Math.fround(peak / limit), zeroPoint: 0 };
+}
+
+/** [lo, hi] (already including 0) onto 0..255. */
+function asymmetricParams(lo: number, hi: number): { scale: number; zeroPoint: number } {
+  if (hi === lo) return { scale: 1, zeroPoint: 0 };
+  const scale = Math.fround((hi - lo) / 255);
+  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
+}
+
+function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}

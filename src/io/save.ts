@@ -10,8 +10,10 @@ import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import { encodeChunks, encodeMessage, streamedRawData, type Piece } from '../onnx/encode.js';
 import { DataLocation, type GraphProto, type ModelProto, type TensorProto } from '../onnx/proto.js';
+import { has } from '../onnx/presence.js';
+import { ExternalFileSource, leaves } from '../onnx/external-data.js';
 import { sourceFilesOf } from './load.js';
-import { FileError } from '../errors.js';
+import { FileError, LlmoptError } from '../errors.js';
 
 export interface SaveOptions {
   /**
@@ -35,6 +37,10 @@ export interface SaveResult {
 }
 
 const CHUNK = 8 << 20;
+/** Unchanged inline tensors from this size on are streamed too (smaller ones cost more in pieces than in copies). */
+const STREAM_INLINE_MIN = 64 << 10;
+/** protobuf cannot read a message of 2 GiB or more. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
 const ALIGN = 64;
 /** Above this a single .onnx file cannot be read back (protobuf's 2 GiB limit): external data is forced. */
 const INLINE_LIMIT = 2 ** 31 - (64 << 20);
@@ -43,30 +49,72 @@ export function saveModel(model: Model, output: string, options: SaveOptions = {
   const out = path.resolve(output);
   const dir = path.dirname(out);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new FileError(`${output}: folder '${dir}' does not exist`);
-  const sources = sourceFilesOf.get(model) ?? [];
-  if (sources.includes(out)) throw new FileError(`${output}: refusing to overwrite the input model; choose another output path`);
-
+  if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new FileError(`${output}: is a folder; name the output file`);
   const proto = modelToProto(model);
-  const plan = new DataPlan(dir, options.dataFile ?? `${path.basename(out)}.data`, options.maxDataFileBytes ?? Infinity);
+  const sources = filesReadBy(model, proto);
+  const input = sources.find((f) => sameFile(f, out));
+  if (input !== undefined) {
+    throw new FileError(`${output}: refusing to overwrite the input ('${path.basename(input)}' is read by the model); choose another output path`);
+  }
+
+  const dataFile = options.dataFile ?? `${path.basename(out)}.data`;
+  checkDataFile(output, dir, dataFile);
+  const plan = new DataPlan(dir, dataFile, options.maxDataFileBytes ?? Infinity);
   placeTensors(proto, plan, options);
   for (const f of plan.files()) {
-    if (sources.includes(f)) throw new FileError(`${output}: its data file '${path.basename(f)}' is one the input reads from; choose another output name`);
+    if (sameFile(f, out)) throw new FileError(`${output}: the data file '${path.basename(f)}' would be the output model itself; choose another data file name`);
+    if (sources.some((s) => sameFile(s, f))) throw new FileError(`${output}: its data file '${path.basename(f)}' is one the input reads from; choose another output name`);
   }
 
   const temps: string[] = [];
   try {
+    const pieces = encodeChunks(proto);
+    const size = pieces.reduce((n, p) => n + p.byteLength, 0);
+    if (size > PROTOBUF_LIMIT) {
+      throw new FileError(`${output}: the model file would be ${size} bytes, more than protobuf can read (2 GiB); move weights to external data (a lower threshold)`);
+    }
     const dataFiles = plan.write((file) => { const t = tempName(file); temps.push(t); return t; });
     const modelTemp = tempName(out);
     temps.push(modelTemp);
-    const bytes = writePieces(modelTemp, encodeChunks(proto));
+    const bytes = writePieces(modelTemp, pieces);
     for (const d of dataFiles) fs.renameSync(d.temp, d.file);
     fs.renameSync(modelTemp, out);
     return { file: out, bytes, dataFiles: dataFiles.map((d) => ({ file: d.file, bytes: d.bytes })) };
   } catch (err) {
     for (const t of temps) fs.rmSync(t, { force: true });
-    if (err instanceof FileError) throw err;
+    // A typed error (an input data file that vanished, say) already names its file and problem.
+    if (err instanceof LlmoptError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new FileError(`${output}: cannot write (${code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/**
+ * Files the model's bytes come from: the files it was loaded from and the data files its tensors read
+ * lazily (a copy of a loaded model shares them). Writing over any of them would corrupt what is written.
+ */
+function filesReadBy(model: Model, proto: ModelProto): string[] {
+  const files = new Set(sourceFilesOf.get(model) ?? []);
+  forEachTensorProto(proto, (tp) => {
+    const source = tensorOfProto.get(tp)?.byteSource;
+    if (source instanceof ExternalFileSource) files.add(source.file);
+  });
+  return [...files];
+}
+
+/** The same file by path, or through another spelling, a symbolic link or a hard link. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  const x = fs.statSync(a, { throwIfNoEntry: false });
+  const y = fs.statSync(b, { throwIfNoEntry: false });
+  return x !== undefined && y !== undefined && x.dev === y.dev && x.ino === y.ino;
+}
+
+/** A data file the loader would refuse (absolute, outside the folder) must not be written either. */
+function checkDataFile(output: string, dir: string, dataFile: string): void {
+  const rel = path.relative(dir, path.resolve(dir, dataFile));
+  if (dataFile === '' || dataFile.includes('\0') || path.isAbsolute(dataFile) || rel === '' || leaves(rel)) {
+    throw new FileError(`${output}: data file '${dataFile}' must be a relative path inside the output's folder`);
   }
 }
 
@@ -117,6 +165,12 @@ function placeTensors(proto: ModelProto, plan: DataPlan, options: SaveOptions): 
     if (external) top[i] = plan.add(tp, t);
     else if (wasExternal || t.modified) {
       const copy = inlineCopy(tp, undefined);
+      streamedRawData.set(copy, t.byteSource!);
+      top[i] = copy;
+    } else if (has(tp, 'raw_data') && t.byteLength >= STREAM_INLINE_MIN) {
+      // Unchanged bytes go to the file straight from the loaded buffer: encoding the message would copy
+      // them first, and saving an inline model would then hold it twice. The pieces encode identically.
+      const copy = copyMessage(tp);
       streamedRawData.set(copy, t.byteSource!);
       top[i] = copy;
     }
@@ -220,9 +274,12 @@ function writePieces(file: string, pieces: Piece[]): number {
   return total;
 }
 
+/** Largest single write: one write(2) moves at most 2 GiB - 1 bytes. */
+const MAX_WRITE = 1 << 30;
+
 function writeAll(fd: number, bytes: Uint8Array): number {
   let done = 0;
-  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, MAX_WRITE));
   return done;
 }
 

@@ -1,7 +1,8 @@
 /**
  * External data: tensors whose bytes live in a side file next to the model (location relative to the
  * model's folder, offset, length). Locations are validated before any read: absolute paths and paths that
- * leave the model's folder are rejected. Bytes are read on demand, in bounded chunks when streamed.
+ * leave the model's folder are rejected. Bytes are read on demand, in bounded chunks when streamed; a data
+ * file is open only during a read, and a file replaced or changed since the load is refused, not read.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,28 +37,32 @@ export function resolveLocation(location: string, baseDir: string, what: string)
   const base = path.resolve(baseDir);
   const full = path.resolve(base, location);
   const rel = path.relative(base, full);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (rel === '' || leaves(rel)) {
     throw new ModelFormatError(`${what}: external data location '${location}' is outside the model's folder`);
   }
   // A symbolic link may point elsewhere: check where the file really is.
   if (fs.existsSync(full)) {
     const real = path.relative(fs.realpathSync(base), fs.realpathSync(full));
-    if (real.startsWith('..') || path.isAbsolute(real)) {
+    if (leaves(real)) {
       throw new ModelFormatError(`${what}: external data location '${location}' links outside the model's folder`);
     }
   }
   return full;
 }
 
-/** Open files shared by all tensors of a load; sizes checked once. */
-export class ExternalFiles {
-  private readonly sizes = new Map<string, number>();
-  private readonly fds = new Map<string, number>();
+/** A relative path that climbs out of its folder ('..' or '../x'; a name such as '..data' stays inside). */
+export function leaves(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
 
+/** Open files shared by all tensors of a load: each file is checked once, then opened only while read. */
+export class ExternalFiles {
+  private readonly seen = new Map<string, fs.Stats>();
+
+  /** Size of a data file; remembers which file it was, so a later read can tell if it was replaced. */
   size(file: string, what: string): number {
-    let size = this.sizes.get(file);
-    if (size === undefined) {
-      let stat: fs.Stats;
+    let stat = this.seen.get(file);
+    if (stat === undefined) {
       try {
         stat = fs.statSync(file);
       } catch {
@@ -65,34 +70,52 @@ export class ExternalFiles {
       }
       // A folder or device has a size too, but reading it fails later, far from the cause.
       if (!stat.isFile()) throw new ModelFormatError(`${what}: external data location '${path.basename(file)}' is not a regular file`);
-      size = stat.size;
-      this.sizes.set(file, size);
+      this.seen.set(file, stat);
     }
-    return size;
+    return stat.size;
   }
 
-  fd(file: string): number {
-    let fd = this.fds.get(file);
-    if (fd === undefined) {
-      fd = readable(file, () => fs.openSync(file, 'r'));
-      this.fds.set(file, fd);
+  /**
+   * Opens a data file for one read (a whole tensor or one stream of chunks): no descriptor outlives the
+   * read, so any number of loaded models hold none. The caller closes it.
+   */
+  open(file: string): number {
+    const fd = readable(file, () => fs.openSync(file, 'r'));
+    try {
+      const then = this.seen.get(file);
+      const now = readable(file, () => fs.fstatSync(fd));
+      // Lazy bytes are only right while the file is the one that was checked when the model was loaded.
+      if (then && (then.ino !== now.ino || then.dev !== now.dev || then.size !== now.size || then.mtimeMs !== now.mtimeMs)) {
+        throw new ModelFormatError(`external data file '${path.basename(file)}' changed since the model was loaded`);
+      }
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
     }
-    return fd;
   }
 
   readInto(file: string, target: Uint8Array, position: number): void {
-    const fd = this.fd(file);
-    let done = 0;
-    while (done < target.byteLength) {
-      const n = readable(file, () => fs.readSync(fd, target, done, target.byteLength - done, position + done));
-      if (n === 0) throw new ModelFormatError(`external data file '${path.basename(file)}' ended early`);
-      done += n;
+    const fd = this.open(file);
+    try {
+      readAt(file, fd, target, position);
+    } finally {
+      fs.closeSync(fd);
     }
   }
+}
 
-  close(): void {
-    for (const fd of this.fds.values()) fs.closeSync(fd);
-    this.fds.clear();
+/** Largest single read: one read(2) moves at most 2 GiB - 1 bytes, and Node refuses longer lengths. */
+const MAX_READ = 1 << 30;
+
+/** Fills `target` from `position` (exact above 2^32: positions are plain numbers up to 2^53). */
+function readAt(file: string, fd: number, target: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < target.byteLength) {
+    const want = Math.min(target.byteLength - done, MAX_READ);
+    const n = readable(file, () => fs.readSync(fd, target, done, want, position + done));
+    if (n === 0) throw new ModelFormatError(`external data file '${path.basename(file)}' ended early`);
+    done += n;
   }
 }
 
@@ -122,12 +145,20 @@ export class ExternalFileSource {
     return out;
   }
 
+  /** One descriptor for the whole stream, closed when the stream ends or the consumer stops early. */
   *chunks(chunk: number): Iterable<Uint8Array> {
-    const buf = new Uint8Array(Math.min(chunk, this.external.length));
-    for (let at = 0; at < this.external.length; at += chunk) {
-      const piece = buf.subarray(0, Math.min(chunk, this.external.length - at));
-      this.files.readInto(this.file, piece, this.external.offset + at);
-      yield piece;
+    const { length, offset } = this.external;
+    if (length === 0) return;
+    const buf = new Uint8Array(Math.min(chunk, length));
+    const fd = this.files.open(this.file);
+    try {
+      for (let at = 0; at < length; at += chunk) {
+        const piece = buf.subarray(0, Math.min(chunk, length - at));
+        readAt(this.file, fd, piece, offset + at);
+        yield piece;
+      }
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

@@ -7,10 +7,11 @@ import dedupeInitializers from './cleanup/dedupe-initializers.js';
 import sortTopologicallyPass from './cleanup/sort-topologically.js';
 import quantizeWeightOnly from './quantize/quantize-weight-only.js';
 import quantizeDynamic from './quantize/quantize-dynamic.js';
+import quantizeStatic from './quantize/quantize-static.js';
 import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
-  quantizeWeightOnly, quantizeDynamic, convertFloat16, upgradeOpsetPass,
+  quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
 ] as Pass[];

@@ -3,7 +3,7 @@ import type { Model } from '../ir/model.js';
 import { sortTopologically } from '../ir/sort.js';
 import { verifyModel } from '../ir/verify.js';
 import type { Pass, PassContext, PassResult } from './pass.js';
-import { PassError } from '../errors.js';
+import { ConfigError, PassError } from '../errors.js';
 
 export interface ResolvedStep {
   readonly pass: Pass;
@@ -24,8 +24,10 @@ export async function runSteps(model: Model, steps: readonly ResolvedStep[], ctx
     const nodesBefore = countNodes(model);
     const t0 = performance.now();
     let result: PassResult;
+    const requires = typeof pass.requires === 'function' ? pass.requires(options) : pass.requires ?? [];
+    if (requires.includes('calibration') && !ctx.calibration) throw new ConfigError(`pass '${pass.name}' needs calibration data (--calib) with these options`);
     try {
-      if (pass.requires?.includes('topo-sorted')) sortTopologically(model.graph);
+      if (requires.includes('topo-sorted')) sortTopologically(model.graph);
       ctx.progress(`${pass.name} (${i + 1}/${steps.length})`);
       result = await pass.run(model, options, ctx);
       if (ctx.verify) verifyModel(model, pass.name);

@@ -35,7 +35,8 @@ export interface Pass<O extends z.ZodType = z.ZodType> {
   readonly description: string;
   /** Every field has a default, so `{}` is always valid. */
   readonly options: O;
-  readonly requires?: readonly PassRequirement[];
+  /** What the pass needs before it runs; a function when it depends on the options (calibration for some algorithms). */
+  readonly requires?: readonly PassRequirement[] | ((options: z.output<O>) => readonly PassRequirement[]);
   run(model: Model, options: z.output<O>, ctx: PassContext): PassResult | Promise<PassResult>;
 }
 

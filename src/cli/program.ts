@@ -6,6 +6,7 @@ import { registerConvert } from './commands/convert.js';
 import { registerOptimize } from './commands/optimize.js';
 import { registerPasses } from './commands/passes.js';
 import { registerQuantize } from './commands/quantize.js';
+import { registerBench } from './commands/bench.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerOptimize(program);
   registerQuantize(program);
+  registerBench(program);
   registerPasses(program);
   return program;
 }

@@ -10,8 +10,10 @@ import quantizeDynamic from './quantize/quantize-dynamic.js';
 import quantizeStatic from './quantize/quantize-static.js';
 import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
+import { fusionPasses } from './fusion/index.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
+  ...fusionPasses,
 ] as Pass[];

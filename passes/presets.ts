@@ -1,4 +1,6 @@
 /** Named ordered pipelines. A step is a pass name, optionally with options. */
+import { fuseSteps } from './fusion/index.js';
+
 export interface PresetStep {
   readonly pass: string;
   readonly options?: Readonly<Record<string, unknown>>;
@@ -23,4 +25,5 @@ const cleanup: Preset = {
 export const presets: Readonly<Record<string, Preset>> = {
   cleanup,
   default: { description: 'the safe default pipeline (currently: cleanup)', steps: cleanup.steps },
+  fuse: { description: 'transformer fusions for onnxruntime: shape folding, LayerNorm/RMSNorm/GELU, attention (MHA/GQA + RoPE), skip norms, then cleanup', steps: fuseSteps },
 };

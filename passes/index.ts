@@ -11,9 +11,10 @@ import quantizeStatic from './quantize/quantize-static.js';
 import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
 import { fusionPasses } from './fusion/index.js';
+import addKvCache from './cache/add-kv-cache.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
-  ...fusionPasses,
+  ...fusionPasses, addKvCache,
 ] as Pass[];

@@ -12,9 +12,11 @@ import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
 import { fusionPasses } from './fusion/index.js';
 import addKvCache from './cache/add-kv-cache.js';
+import { prunePasses } from './prune/index.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
   ...fusionPasses, addKvCache,
+  ...prunePasses,
 ] as Pass[];

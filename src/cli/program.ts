@@ -7,6 +7,7 @@ import { registerOptimize } from './commands/optimize.js';
 import { registerPasses } from './commands/passes.js';
 import { registerQuantize } from './commands/quantize.js';
 import { registerBench } from './commands/bench.js';
+import { registerPrune } from './commands/prune.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerOptimize(program);
   registerQuantize(program);
+  registerPrune(program);
   registerBench(program);
   registerPasses(program);
   return program;

@@ -10,6 +10,10 @@ import quantizeDynamic from './quantize/quantize-dynamic.js';
 import quantizeStatic from './quantize/quantize-static.js';
 import convertFloat16 from './quantize/convert-float16.js';
 import upgradeOpsetPass from './legalize/upgrade-opset.js';
+import legalizeCpu from './legalize/legalize-cpu.js';
+import legalizeCuda from './legalize/legalize-cuda.js';
+import legalizeTensorrt from './legalize/legalize-tensorrt.js';
+import legalizeOpenvino from './legalize/legalize-openvino.js';
 import { fusionPasses } from './fusion/index.js';
 import addKvCache from './cache/add-kv-cache.js';
 import { prunePasses } from './prune/index.js';
@@ -17,6 +21,7 @@ import { prunePasses } from './prune/index.js';
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
+  legalizeCpu, legalizeCuda, legalizeTensorrt, legalizeOpenvino,
   ...fusionPasses, addKvCache,
   ...prunePasses,
 ] as Pass[];

@@ -8,6 +8,7 @@ import { registerPasses } from './commands/passes.js';
 import { registerQuantize } from './commands/quantize.js';
 import { registerBench } from './commands/bench.js';
 import { registerPrune } from './commands/prune.js';
+import { registerCheck } from './commands/check.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerQuantize(program);
   registerPrune(program);
   registerBench(program);
+  registerCheck(program);
   registerPasses(program);
   return program;
 }

@@ -10,6 +10,7 @@ import { compareWithOriginal, type OutputCheck } from '../../runtime/check.js';
 import { formatBytes, formatMs, type Report, type Section } from '../../report/report.js';
 import { ConfigError, GateError } from '../../errors.js';
 import { loadModel } from '../../io/load.js';
+import { finishOutput } from './check.js';
 
 interface OptimizeFlags {
   readonly output?: string;
@@ -25,6 +26,7 @@ interface OptimizeFlags {
   readonly externalData?: boolean;
   readonly inline?: boolean;
   readonly threshold: number;
+  readonly strictTarget?: boolean;
 }
 
 export function registerOptimize(program: Command): void {
@@ -45,6 +47,7 @@ export function registerOptimize(program: Command): void {
     .option('--external-data', 'store large tensors of the output in a data file next to it')
     .option('--threshold <bytes>', 'smallest tensor moved to external data', parseNonNegativeInt('--threshold'), 1024)
     .option('--inline', 'store every tensor inside the output .onnx file')
+    .option('--strict-target', 'fail (exit 3) when `llmopt check` finds errors for --target in the output')
     .addHelpText('after', `
 Exactly one of --passes, --preset or --config chooses the steps.
 
@@ -66,6 +69,7 @@ Examples:
         threshold: flags.threshold,
       });
       ui.report(buildReport(job, reports, nodesBefore, countNodes(ir), totalBytes(saved), explanations, check));
+      finishOutput(ui, { model: ir, output: job.output, target: job.target, steps: reports.map((r) => ({ pass: r.pass, modified: r.modified, stats: { ...r.stats } })), check: true, strict: flags.strictTarget });
       if (check && check.maxAbs > flags.tolerance) {
         throw new GateError(`outputs differ by ${check.maxAbs.toExponential(2)} (> --tolerance ${flags.tolerance})`);
       }

@@ -14,6 +14,7 @@ import { relativeDrop, type Quality } from '../../eval/evaluate.js';
 import { suggestExclusions } from '../../eval/layer-error.js';
 import { quantizeReport } from './quantize-report.js';
 import { ConfigError } from '../../errors.js';
+import { finishOutput } from './check.js';
 
 const number = (flag: string) => (raw: string): number => {
   const n = Number(raw);
@@ -93,6 +94,7 @@ async function runQuantize(ui: Ui, modelPath: string, flags: QuantizeFlags): Pro
   }
   task.succeed(`quantized (${mode})`);
   const saved = saveWithProgress(ui, outcome.model, flags.output, { externalData: flags.externalData ? 'external' : 'keep' });
+  finishOutput(ui, { model: outcome.model, output: flags.output, target, steps: outcome.steps.map((s) => ({ pass: s.pass, modified: s.modified, stats: { ...s.stats }, ...(s.pass === request.pass ? { options: { ...request.options, exclude: [...outcome.exclude] } } : {}) })) });
   ui.report(quantizeReport({
     input: modelPath, output: flags.output, mode, target, request, outcome, baseline, quantizeMs,
     bytesBefore: inputBytes(original), bytesAfter: totalBytes(saved), errors, suggested: errors ? suggestExclusions(errors) : undefined,

@@ -9,6 +9,7 @@ import { registerQuantize } from './commands/quantize.js';
 import { registerBench } from './commands/bench.js';
 import { registerPrune } from './commands/prune.js';
 import { registerCheck } from './commands/check.js';
+import { registerRun } from './commands/run.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerQuantize(program);
   registerPrune(program);
   registerBench(program);
+  registerRun(program);
   registerCheck(program);
   registerPasses(program);
   return program;

@@ -17,11 +17,12 @@ import legalizeOpenvino from './legalize/legalize-openvino.js';
 import { fusionPasses } from './fusion/index.js';
 import addKvCache from './cache/add-kv-cache.js';
 import { prunePasses } from './prune/index.js';
+import pruneStructured from './prune/prune-structured.js';
 
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
   legalizeCpu, legalizeCuda, legalizeTensorrt, legalizeOpenvino,
   ...fusionPasses, addKvCache,
-  ...prunePasses,
+  ...prunePasses, pruneStructured,
 ] as Pass[];

@@ -1,0 +1,137 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pruneStructured from '../../../passes/prune/prune-structured.js';
+import { buildBert, buildGpt2, buildLlama } from '../../../fixtures/build/index.js';
+import type { Model } from '../../../src/ir/model.js';
+import { detectTransformer } from '../../../src/analysis/transformer.js';
+import { weightSlot, logicalWeight, storeWeight } from '../../../passes/prune/structured/weights.js';
+import { applyPass, assertSameOutputs } from '../../helpers/model.js';
+import { randomFeeds } from '../../../src/runtime/feeds.js';
+import { runModel } from '../../../src/runtime/session.js';
+import { ConfigError } from '../../../src/errors.js';
+import { quietContext } from '../../../src/pipeline/pass.js';
+import { cloneModel } from '../../../src/ir/clone.js';
+import { loadModel } from '../../../src/io/load.js';
+import { readDataset, type Dataset } from '../../../src/data/dataset.js';
+import { readNpy } from '../../../src/runtime/npy.js';
+import { evaluateQuality } from '../../../src/eval/evaluate.js';
+import { sharedFile, skipWithoutShared } from '../../helpers/shared.js';
+
+const fixtures: readonly [string, () => Model][] = [
+  ['llama (GQA, torchscript)', () => buildLlama({ style: 'torchscript' })],
+  ['llama (GQA, dynamo)', () => buildLlama({ style: 'dynamo' })],
+  ['gpt2 (Gemm, fused QKV)', () => buildGpt2({ style: 'torchscript' })],
+  ['gpt2 (dynamo)', () => buildGpt2({ style: 'dynamo' })],
+  ['bert', () => buildBert({ style: 'torchscript' })],
+];
+
+/** Runs at two sequence lengths; output shapes match the dense model's. */
+async function runsLikeDense(before: Model, after: Model): Promise<void> {
+  for (const sequence of [5, 11]) {
+    const feeds = randomFeeds(before, { seed: sequence, dims: { batch: 2, sequence } });
+    const [a, b] = [await runModel(before, feeds), await runModel(after, feeds)];
+    for (const [name, t] of Object.entries(a)) assert.deepEqual(b[name]!.dims, t.dims, `${name} at sequence ${sequence}`);
+  }
+}
+
+/** Zeroes rows [from, to) of a block's consuming projection: those inputs contribute nothing. */
+function killInputs(model: Model, block: number, role: 'down' | 'o', from: number, to: number): void {
+  const l = detectTransformer(model).blocks[block]!.linears.find((x) => x.role === role)!.linear;
+  const slot = weightSlot(l);
+  const w = logicalWeight(slot);
+  w.fill(0, from * slot.n, to * slot.n);
+  storeWeight(slot, w, slot.k, slot.n);
+}
+
+describe('prune-structured on fixtures', () => {
+  for (const [label, build] of fixtures) {
+    it(`${label}: FFN channels, heads and a block; shapes and runs`, async () => {
+      const model = build();
+      const gqa = label.startsWith('llama');
+      for (const options of [{ ffnRatio: 0.25 }, { heads: gqa ? 2 : 1 }, { layers: [1] }]) {
+        const { after, result } = await applyPass(pruneStructured, model, options);
+        assert.ok(result.modified, JSON.stringify(options));
+        assert.ok(result.stats.paramsAfter! < result.stats.paramsBefore!, JSON.stringify(result.stats));
+        await runsLikeDense(model, after);
+      }
+    });
+  }
+
+  it('removing nothing changes nothing', async () => {
+    const model = buildLlama();
+    const { after, result } = await applyPass(pruneStructured, model, { ffnRatio: 0, heads: 0 });
+    assert.equal(result.modified, false);
+    await assertSameOutputs(model, after, { atol: 0, dims: { batch: 1, sequence: 6 } });
+  });
+
+  it('removes a dead FFN channel first, with identical outputs', async () => {
+    const model = buildLlama({ style: 'dynamo' });
+    const width = 128;
+    for (const b of [0, 1]) killInputs(model, b, 'down', 7, 7 + width / 4);
+    const { after, result } = await applyPass(pruneStructured, model, { ffnRatio: 0.25 });
+    assert.equal(result.stats.block0Channels, width * 0.75);
+    await assertSameOutputs(model, after, { atol: 1e-5, dims: { batch: 2, sequence: 7 } });
+  });
+
+  it('removes dead heads (a whole GQA group; a fused QKV head), with identical outputs', async () => {
+    const llama = buildLlama();
+    // 4 heads of 16, 2 groups: group 1 = query heads 2 and 3 = o rows 32..63.
+    killInputs(llama, 0, 'o', 32, 64);
+    killInputs(llama, 1, 'o', 32, 64);
+    const l = await applyPass(pruneStructured, llama, { heads: 2, importance: 'norm' });
+    assert.equal(l.result.stats.block0Heads, 2);
+    await assertSameOutputs(llama, l.after, { atol: 1e-5, dims: { batch: 2, sequence: 7 } });
+    const gpt2 = buildGpt2();
+    killInputs(gpt2, 0, 'o', 16, 32);
+    killInputs(gpt2, 1, 'o', 48, 64);
+    const g = await applyPass(pruneStructured, gpt2, { heads: 1 });
+    assert.equal(g.result.stats.splits, 2);
+    await assertSameOutputs(gpt2, g.after, { atol: 1e-5, dims: { batch: 2, sequence: 7 } });
+  });
+
+  it('heads that do not divide into key/value groups: a ConfigError', async () => {
+    const model = buildLlama();
+    await assert.rejects(async () => pruneStructured.run(cloneModel(model), pruneStructured.options.parse({ heads: 1 }), quietContext()), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /whole key\/value groups of 2/);
+      return true;
+    });
+  });
+});
+
+/** Random token rows of the model's inputs, as calibration data. */
+function randomCalibration(model: Model): Dataset {
+  const feeds = randomFeeds(model, { seed: 3, dims: { batch: 8, sequence: 7 } });
+  return { arrays: new Map(Object.entries(feeds)), rows: 8, source: 'random' };
+}
+
+describe('prune-structured, sequential FFN refit', () => {
+  it('refits every block against the dense model; shapes and runs', async () => {
+    const model = buildLlama({ style: 'dynamo' });
+    const after = cloneModel(model);
+    const options = pruneStructured.options.parse({ ffnRatio: 0.25, sequential: true, target: 'residual' });
+    const result = await pruneStructured.run(after, options, quietContext({ calibration: randomCalibration(model) }));
+    assert.equal(result.stats.refit, detectTransformer(model).blocks.length);
+    await runsLikeDense(model, after);
+  });
+
+  it('removes dead channels with identical outputs', async () => {
+    const model = buildLlama({ style: 'dynamo' });
+    for (const b of [0, 1]) killInputs(model, b, 'down', 7, 7 + 32);
+    const after = cloneModel(model);
+    const options = pruneStructured.options.parse({ ffnRatio: 0.25, sequential: true });
+    await pruneStructured.run(after, options, quietContext({ calibration: randomCalibration(model) }));
+    await assertSameOutputs(model, after, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+  });
+});
+
+describe('prune-structured on the shared models', { skip: skipWithoutShared }, () => {
+  it('llama-tiny: 25 % of FFN channels with reconstruction', async () => {
+    const model = loadModel(sharedFile('llama-tiny.onnx'));
+    const calibration = readDataset(sharedFile('calib_ids.npy'), model);
+    const result = await pruneStructured.run(model, pruneStructured.options.parse({ ffnRatio: 0.25, calibrationRows: 16 }), quietContext({ calibration }));
+    assert.ok(result.stats.paramsAfter! <= 0.85 * result.stats.paramsBefore!, JSON.stringify(result.stats));
+    const q = await evaluateQuality(model, readNpy(sharedFile('eval_ids.npy')));
+    assert.ok(q.kind === 'perplexity' && q.perplexity < 4.2, `perplexity ${q.kind === 'perplexity' ? q.perplexity : NaN}`);
+  });
+});

@@ -6,10 +6,11 @@ import { registerConvert } from './commands/convert.js';
 import { registerOptimize } from './commands/optimize.js';
 import { registerPasses } from './commands/passes.js';
 import { registerQuantize } from './commands/quantize.js';
+import { registerCheck } from './commands/check.js';
 import { registerBench } from './commands/bench.js';
 import { registerPrune } from './commands/prune.js';
-import { registerCheck } from './commands/check.js';
 import { registerRun } from './commands/run.js';
+import { registerDistill } from './commands/distill.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerOptimize(program);
   registerQuantize(program);
   registerPrune(program);
+  registerDistill(program);
   registerBench(program);
   registerRun(program);
   registerCheck(program);

@@ -6,6 +6,7 @@
  *   [local header][npy header][data] … [central directory][zip64 end + locator][end of central directory]
  */
 import zlib from 'node:zlib';
+import { npyHeader as npyHeaderOf } from '../runtime/npy.js';
 import { byteSize, type ArraySpec, type Container, type Placement } from './array-file.js';
 
 const LIMIT = 0xffffffff;
@@ -45,20 +46,9 @@ export function npzContainer(specs: readonly ArraySpec[], options: { zip64?: boo
   };
 }
 
-/** The .npy v1.0 header for a C-ordered array, padded to a multiple of 64 bytes. */
+/** The .npy v1.0 header of one member. */
 export function npyHeader(spec: ArraySpec): Uint8Array {
-  const descr = { float32: '<f4', int64: '<i8', int32: '<i4' }[spec.dtype];
-  const shape = spec.shape.length === 1 ? `(${spec.shape[0]},)` : `(${spec.shape.join(', ')})`;
-  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
-  const out = Buffer.alloc(total);
-  out.write('\x93NUMPY', 0, 'latin1');
-  out[6] = 1;
-  out[7] = 0;
-  out.writeUInt16LE(dict.length, 8);
-  out.write(dict, 10, 'latin1');
-  return out;
+  return npyHeaderOf({ float32: '<f4', int64: '<i8', int32: '<i4' }[spec.dtype], spec.shape);
 }
 
 function localHeader(name: Buffer, size: number, crc: number, zip64: boolean): Uint8Array {

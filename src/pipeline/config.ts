@@ -33,18 +33,7 @@ export type PipelineConfig = z.infer<typeof PipelineConfig>;
 
 /** Reads and validates a config file; relative paths inside it are relative to the file. */
 export function loadConfig(file: string): PipelineConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file}: cannot read the config file`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonConfig(file);
   const parsed = PipelineConfig.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -55,4 +44,19 @@ export function loadConfig(file: string): PipelineConfig {
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
   return { ...parsed.data, model: rel(parsed.data.model)!, output: rel(parsed.data.output)!, data: rel(parsed.data.data), labels: rel(parsed.data.labels) };
+}
+
+/** The parsed JSON of a config file; an unreadable file or bad JSON is a ConfigError naming the file. */
+export function readJsonConfig(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`${file}: cannot read the config file`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
 }

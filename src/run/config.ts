@@ -3,11 +3,11 @@
  * Validated with zod; every error names the key it is about (`gates.maxAccuracyDrop: ...`). Relative
  * paths are relative to the config file, so a config checked into a repository works from any folder.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { TARGETS, type Target } from '../pipeline/pass.js';
 import { ConfigError } from '../errors.js';
+import { readJsonConfig } from '../pipeline/config.js';
 
 const Step = z.union([
   z.string().min(1),
@@ -62,19 +62,7 @@ export interface RunConfig extends Omit<z.output<typeof RunConfigSchema>, 'bench
 
 /** Reads, validates and resolves a config file; every problem is a ConfigError (exit 2). */
 export function loadRunConfig(file: string): RunConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file}: cannot read the config file`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  return parseRunConfig(raw, file);
+  return parseRunConfig(readJsonConfig(file), file);
 }
 
 /** Validates a parsed document; `file` locates relative paths and prefixes messages. */

@@ -1,4 +1,4 @@
-/** NumPy .npy arrays (the format of calibration and evaluation data): read into typed arrays. */
+/** NumPy .npy arrays (the format of calibration and evaluation data): read into typed arrays; headers for writers. */
 import fs from 'node:fs';
 import type { HostTensor } from './tensors.js';
 import { DType } from '../ir/dtype.js';
@@ -49,4 +49,19 @@ export function parseNpy(bytes: Uint8Array, what: string): HostTensor {
   const copy = new Uint8Array(count * kind.size);
   copy.set(bytes.subarray(offset, offset + count * kind.size));
   return { dtype: kind.dtype, dims, data: new kind.ctor(copy.buffer, 0, count) as HostTensor['data'] };
+}
+
+/** The .npy v1.0 header for a C-ordered array of `descr` (e.g. '<f4', '<i8'), padded to a multiple of 64 bytes. */
+export function npyHeader(descr: string, shape: readonly number[]): Uint8Array {
+  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${dims}, }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  dict = dict.padEnd(total - 10 - 1, ' ') + '\n';
+  const out = Buffer.alloc(total);
+  out.write('\x93NUMPY', 0, 'latin1');
+  out[6] = 1;
+  out[7] = 0;
+  out.writeUInt16LE(dict.length, 8);
+  out.write(dict, 10, 'latin1');
+  return out;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, ROOT } from '../helpers/cli.js';
-import { writeIdsNpy } from '../bench/npy.js';
+import { writeIdsNpy } from '../helpers/npy.js';
 import type { BenchResult } from '../../src/bench/result.js';
 import { saveModel } from '../../src/io/save.js';
 import { cacheModel } from '../bench/cache-model.js';
@@ -73,7 +73,7 @@ describe('llmopt bench', () => {
 
   it('--data against a baseline, with JSON, Markdown and HTML files', () => {
     const ids = path.join(dir, 'ids.npy');
-    writeIdsNpy(ids, 3, 12, 200);
+    writeIdsNpy(ids, 3, 12, 200, 37, 11);
     const files = { json: path.join(dir, 'r.json'), md: path.join(dir, 'r.md'), html: path.join(dir, 'r.html') };
     const r = bench([LLAMA, '--baseline', GPT2, '--runs', '3', '--warmup', '0', '--seq', '12', '--new-tokens', '2', '--data', ids,
       '--json-file', files.json, '--markdown', files.md, '--html', files.html]);

@@ -9,6 +9,7 @@ import { saveModel } from '../../src/io/save.js';
 import { loadModel } from '../../src/io/load.js';
 import { DType } from '../../src/ir/dtype.js';
 import { countNmViolations } from '../../src/math/sparsity.js';
+import { writeIdsNpy } from '../helpers/npy.js';
 
 /** ids[b, s] -> Gather(table) -> MatMul 'up' -> Relu -> MatMul 'mid' -> Relu -> MatMul 'head' -> logits[b, s, 16]. */
 function tokenModel() {
@@ -26,18 +27,6 @@ function tokenModel() {
   return model;
 }
 
-/** A .npy of int64 token ids [rows, seq]. */
-function writeIds(file: string, rows: number, seq: number): void {
-  const header = `{'descr': '<i8', 'fortran_order': False, 'shape': (${rows}, ${seq}), }`.padEnd(117, ' ') + '\n';
-  const bytes = new Uint8Array(10 + header.length + rows * seq * 8);
-  bytes.set(Buffer.from('\x93NUMPY', 'latin1'));
-  bytes[6] = 1;
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(Buffer.from(header, 'latin1'), 10);
-  const ids = new BigInt64Array(bytes.buffer, 10 + header.length, rows * seq);
-  for (let i = 0; i < ids.length; i++) ids[i] = BigInt((i * 7 + 3) % 16);
-  fs.writeFileSync(file, bytes);
-}
 
 interface PruneJson {
   stats: Record<string, number>;
@@ -59,7 +48,7 @@ describe('llmopt prune', () => {
     input = path.join(dir, 'model.onnx');
     saveModel(tokenModel(), input);
     ids = path.join(dir, 'ids.npy');
-    writeIds(ids, 6, 12);
+    writeIdsNpy(ids, 6, 12, 16);
   });
 
   it('magnitude 50 %: the per-layer table, exact sparsity, a smaller compressed file (--json)', () => {

@@ -8,6 +8,7 @@ import { newModel, randomWeight } from '../helpers/tiny.js';
 import { saveModel } from '../../src/io/save.js';
 import { loadModel } from '../../src/io/load.js';
 import { DType } from '../../src/ir/dtype.js';
+import { writeIdsNpy } from '../helpers/npy.js';
 
 /** ids[b, s] -> Gather(table) -> MatMul -> Relu -> MatMul -> logits[b, s, 16]: a minimal token model. */
 function tokenModel() {
@@ -23,18 +24,6 @@ function tokenModel() {
   return model;
 }
 
-/** A .npy of int64 token ids [rows, seq]. */
-function writeIds(file: string, rows: number, seq: number): void {
-  const header = `{'descr': '<i8', 'fortran_order': False, 'shape': (${rows}, ${seq}), }`.padEnd(117, ' ') + '\n';
-  const bytes = new Uint8Array(10 + header.length + rows * seq * 8);
-  bytes.set(Buffer.from('\x93NUMPY', 'latin1'));
-  bytes[6] = 1;
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(Buffer.from(header, 'latin1'), 10);
-  const ids = new BigInt64Array(bytes.buffer, 10 + header.length, rows * seq);
-  for (let i = 0; i < ids.length; i++) ids[i] = BigInt((i * 7 + 3) % 16);
-  fs.writeFileSync(file, bytes);
-}
 
 describe('llmopt quantize', () => {
   let dir = '';
@@ -45,7 +34,7 @@ describe('llmopt quantize', () => {
     input = path.join(dir, 'model.onnx');
     saveModel(tokenModel(), input);
     ids = path.join(dir, 'ids.npy');
-    writeIds(ids, 6, 12);
+    writeIdsNpy(ids, 6, 12, 16);
   });
 
   it('weight-only 4-bit with evaluation and a per-layer table (--json)', () => {

@@ -106,8 +106,8 @@ describe('fuzzing the model reader', { skip: skipBackendData }, () => {
       const m = mutate(seed.bytes, r);
       lastCase = `${seed.name}: ${m.what}`;
       cases++;
-      // Only the external-data seed gets a folder, and only in early cases: every load that reads
-      // external data keeps a file descriptor open (see the todo test below).
+      // Only the external-data seed gets a folder, and only in early cases: reading its data file costs
+      // file-system calls that would otherwise crowd out the in-memory cases.
       const baseDir = seed.name === EXTERNAL_SEED && n < EXTERNAL_CASES_BEFORE ? folder : undefined;
       try {
         const outcome = readAndWrite(m.bytes, baseDir);

@@ -4,9 +4,8 @@
  * pass does not declare is refused, so a method with other knobs (structured pruning) plugs in as a table
  * entry in workflows/prune.ts.
  */
-import type { z } from 'zod';
-import { getPass } from '../../pipeline/registry.js';
 import { ConfigError } from '../../errors.js';
+import { cliFlagName, parseOptionsJson, passOptionShape, refuseUnknownOptions, splitExclude } from './pass-flags.js';
 import { parsePattern, patternSparsity, type NmPattern } from '../../math/sparsity.js';
 import { PRUNE_METHODS, type PruneMethodName, type PruneRequest } from '../../workflows/prune.js';
 
@@ -67,23 +66,19 @@ export function pruneRequest(flags: PruneFlags): PruneRequest {
   if (flags.schedule !== undefined && !(Number.isInteger(flags.schedule) && flags.schedule >= 1)) throw new ConfigError(`--schedule expects a whole number of steps ≥ 1, got ${flags.schedule}`);
   if (needsCalibration && !flags.calib) throw new ConfigError(`--method ${method} needs calibration data: --calib DATA (token ids .npy, .npz or .jsonl)`);
   if (flags.reconstruct === true && !flags.calib) throw new ConfigError('--reconstruct refits layers on calibration data: give --calib DATA');
-  const shape = optionShape(pass);
+  const shape = passOptionShape(pass);
   const options: Record<string, unknown> = {};
   for (const [flag, option] of FLAG_OPTIONS) {
     const value = flags[flag];
     if (value === undefined) continue;
-    if (shape && !(option in shape)) throw new ConfigError(`${cliName(flag)} does not apply to --method ${method}`);
+    if (shape && !(option in shape)) throw new ConfigError(`${cliFlagName(flag)} does not apply to --method ${method}`);
     options[option] = value;
   }
   if (pattern) options.sparsity = patternSparsity(pattern);
-  const exclude = (flags.exclude ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const exclude = splitExclude(flags.exclude);
   if (exclude.length) options.exclude = exclude;
-  if (flags.options) Object.assign(options, parseJsonObject(flags.options));
-  if (shape) {
-    const unknown = Object.keys(options).filter((k) => !(k in shape));
-    if (unknown.length) throw new ConfigError(`${pass} has no option ${unknown.map((u) => `'${u}'`).join(', ')}`);
-  }
-  return { method, pass, options };
+  if (flags.options) Object.assign(options, parseOptionsJson(flags.options));
+  return { method, pass, options: refuseUnknownOptions(pass, options) };
 }
 
 function checkSparsity(sparsity: number | undefined, pattern: NmPattern | undefined): void {
@@ -95,23 +90,4 @@ function checkSparsity(sparsity: number | undefined, pattern: NmPattern | undefi
   if (pattern && Math.abs(sparsity - patternSparsity(pattern)) > 1e-9) {
     throw new ConfigError(`--pattern ${pattern.n}:${pattern.m} prunes ${patternSparsity(pattern)} of the weights; --sparsity ${sparsity} contradicts it (leave it out)`);
   }
-}
-
-function optionShape(passName: string): Record<string, z.ZodType> | undefined {
-  return (getPass(passName).options as unknown as { shape?: Record<string, z.ZodType> }).shape;
-}
-
-function cliName(flag: string): string {
-  return `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-function parseJsonObject(text: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`--options is not valid JSON (${(err as Error).message})`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('--options must be a JSON object');
-  return parsed as Record<string, unknown>;
 }

@@ -1,7 +1,8 @@
 /** `llmopt quantize` flags and how they map onto the options of each mode's pass. */
-import type { z } from 'zod';
-import { getPass } from '../../pipeline/registry.js';
 import { ConfigError } from '../../errors.js';
+import { cliFlagName, parseOptionsJson, refuseUnknownOptions } from './pass-flags.js';
+
+export { splitExclude } from './pass-flags.js';
 
 export const MODES = ['dynamic', 'static', 'weight-only', 'fp16', 'bf16'] as const;
 export type Mode = (typeof MODES)[number];
@@ -74,36 +75,12 @@ export function passOptions(mode: Mode, flags: QuantizeFlags, exclude: readonly 
   for (const [flag, option, modes, transform] of FLAG_OPTIONS) {
     const value = flags[flag];
     if (value === undefined) continue;
-    const cli = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const cli = cliFlagName(flag);
     if (!modes.includes(mode)) throw new ConfigError(`${cli} applies to --mode ${modes.join(' or ')}, not ${mode}`);
     options[option] = transform ? transform(value) : value;
   }
   if (exclude.length) options.exclude = [...exclude];
   if (mode === 'fp16' || mode === 'bf16') options.dtype = mode === 'fp16' ? 'float16' : 'bfloat16';
-  if (flags.options) Object.assign(options, parseJsonObject(flags.options));
-  return keepKnown(PASS_OF_MODE[mode], options);
-}
-
-function parseJsonObject(text: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`--options is not valid JSON (${(err as Error).message})`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('--options must be a JSON object');
-  return parsed as Record<string, unknown>;
-}
-
-/** Refuses options the mode's pass does not declare, naming them. */
-function keepKnown(passName: string, options: Record<string, unknown>): Record<string, unknown> {
-  const shape = (getPass(passName).options as unknown as { shape?: Record<string, z.ZodType> }).shape;
-  if (!shape) return options;
-  const unknown = Object.keys(options).filter((k) => !(k in shape));
-  if (unknown.length) throw new ConfigError(`${passName} has no option ${unknown.map((u) => `'${u}'`).join(', ')}`);
-  return options;
-}
-
-export function splitExclude(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (flags.options) Object.assign(options, parseOptionsJson(flags.options));
+  return refuseUnknownOptions(PASS_OF_MODE[mode], options);
 }

@@ -19,19 +19,11 @@ import { Emitter, float, int, isUsed, replaceNode } from './emit.js';
 import { cast, dimScalar, dimVector, positions, rankOf, unsqueeze } from './ops.js';
 import { requireOpset } from './opset.js';
 import { rotary } from './rotary.js';
-import { attentionCore, MASKED } from './attention-core.js';
+import { attentionCore, MASKED, type CoreRequest } from './attention-core.js';
 import type { Rewrite, RewriteContext } from './context.js';
 
-interface Plan {
-  readonly q: Value;
-  readonly k: Value;
-  readonly v: Value;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly scale: number;
-  readonly causal: boolean;
-  readonly mask?: Value;
-}
+/** What an attention node computes, whichever form it is emitted in. */
+type Plan = CoreRequest;
 
 /** [B, T] additive mask -> [B, 1, S, T] (S from q's axis 1). */
 function expandMask(e: Emitter, additive: Value, q: Value): Value {

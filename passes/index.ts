@@ -16,6 +16,7 @@ import legalizeTensorrt from './legalize/legalize-tensorrt.js';
 import legalizeOpenvino from './legalize/legalize-openvino.js';
 import { fusionPasses } from './fusion/index.js';
 import addKvCache from './cache/add-kv-cache.js';
+import sparseAttention from './sparse/sparse-attention.js';
 import { prunePasses } from './prune/index.js';
 import pruneStructured from './prune/prune-structured.js';
 
@@ -24,5 +25,6 @@ export const builtinPasses: readonly Pass[] = [
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
   legalizeCpu, legalizeCuda, legalizeTensorrt, legalizeOpenvino,
   ...fusionPasses, addKvCache,
+  sparseAttention,
   ...prunePasses, pruneStructured,
 ] as Pass[];

@@ -40,8 +40,8 @@ export async function measureSpeed(shape: GemmShape, tokenCounts: readonly numbe
   const variants: Variant[] = [
     { name: 'fp32', model: buildGemmModel(shape) },
     { name: 'int8 dynamic', model: await quantized(shape, 'int8') },
-    { name: 'int4 weight-only', model: await quantized(shape, 'int4') },
-    { name: 'int4 weight-only, accuracy level 4', model: await quantized(shape, 'int4', { accuracyLevel: 4 }) },
+    { name: 'int4 weight-only (level 4, default)', model: await quantized(shape, 'int4') },
+    { name: 'int4 weight-only, level 0 (exact)', model: await quantized(shape, 'int4', { accuracyLevel: 0 }) },
   ];
   const sessions = await Promise.all(variants.map((v) => Session.fromModel(v.model, { threads })));
   const rows: SpeedRow[] = [];

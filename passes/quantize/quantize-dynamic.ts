@@ -6,6 +6,7 @@
  *     -> MatMul|Gemm(DQ(DynamicQuantizeLinear(x)), DQ(Wq, scale[, zp], axis=1)[, C])   (qdq: tensorrt, openvino)
  *   Gather(E, ids) -> Gather(Eq, ids) dequantized, or Gather(DQ(Eq), ids)          (with `embeddings`)
  * Seen on torch.onnx exports (MatMul with [K, N] weights, GPT-2's Gemm layers, BERT/Llama embedding Gathers).
+ * Weight scales: least squared rounding error over a few clipped ranges (`searchScale`), or max-abs.
  */
 import { z } from 'zod';
 import { definePass, type PassContext } from '../../src/pipeline/pass.js';
@@ -27,6 +28,7 @@ export const DynamicOptions = z.object({
   perChannel: z.boolean().default(false).describe('one weight scale per output column (and per row of an embedding table) instead of one per tensor'),
   weightType: z.enum(['auto', 's8', 's8-reduced', 'u8']).default('auto').describe('weight integers; auto is exact and fast on the target (7-bit s8 for cpu/cuda, s8 for tensorrt/openvino)'),
   activations: z.enum(['auto', 'tensor', 'row']).default('auto').describe('activation scales: one per tensor, or one per row (token); auto = row for qoperator, tensor for qdq'),
+  searchScale: z.boolean().default(true).describe("choose each weight scale by least squared rounding error over clipping ratios 1 ... 0.85 of the range (off: max-abs scale); embedding tables keep max-abs"),
   embeddings: z.boolean().default(false).describe('also store constant Gather tables (embeddings) in int8'),
   exclude: z.array(z.string()).default([]).describe('node names, /regex/ or op types to leave in float'),
 }).strict();
@@ -83,7 +85,7 @@ function quantizeLayers(model: Model, layers: readonly LinearLayer[], o: Dynamic
       // Stored [N, K] (transB) the output channels are rows; the kernels read [K, N].
       const [rows, cols] = layer.transposed ? [layer.n, layer.k] : [layer.k, layer.n];
       const granularity = !o.perChannel ? 'tensor' : layer.transposed ? 'row' : 'column';
-      const q = quantizeInt8(data, rows, cols, form.scheme, granularity);
+      const q = quantizeInt8(data, rows, cols, form.scheme, granularity, { searchScale: o.searchScale });
       w = addInt8Constants(model, layer.weight.name, scaleInt8(layer.transposed ? transposeInt8(q) : q, layer.alpha));
       weights.set(key, w);
     }

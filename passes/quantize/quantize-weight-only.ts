@@ -2,7 +2,8 @@
  * Weight-only blockwise quantization of linear layers (4 or 8 bits, blocks along K):
  *   MatMul(x, W) / Gemm(x, W, b)  ->  MatMulNBits(x, Wq, scales[, zp][, b])            (cpu, cuda)
  *                                 ->  MatMul(x, DequantizeLinear(Wq, s[, zp], block_size)) (tensorrt, openvino)
- * Activations stay float. Seen on torch.onnx exports (MatMul with [K,N] weights) and GPT-2's Gemm layers.
+ * Activations stay float, except inside the CPU kernel at accuracy_level 4 (the cpu default), which
+ * quantizes them to int8 per block. Seen on torch.onnx exports (MatMul with [K,N] weights) and GPT-2's Gemm layers.
  * How the codes are chosen (`algo`):
  *   rtn   each block rounded to nearest (scale by least squared error over a few clipping ratios)
  *   gptq  rows quantized in turn, each rounding error spread over the rest by the inputs' inverse Hessian
@@ -31,7 +32,7 @@ export const WeightOnlyOptions = z.object({
   symmetric: z.boolean().default(true).describe('symmetric (no zero point) or asymmetric blocks'),
   searchScale: z.boolean().default(true).describe("choose each block's scale by least squared rounding error over a few clipping ratios (off: plain max-abs scale)"),
   format: z.enum(['auto', 'matmulnbits', 'qdq']).default('auto').describe('output form; auto picks from the target (MatMulNBits for cpu/cuda, DequantizeLinear for tensorrt/openvino)'),
-  accuracyLevel: z.number().int().min(0).max(4).default(0).describe('MatMulNBits accuracy_level (4 = int8 activations inside the kernel: faster, less exact)'),
+  accuracyLevel: z.union([z.literal('auto'), z.number().int().min(0).max(4)]).default('auto').describe('MatMulNBits accuracy_level: 0 = float activations (exact), 4 = int8 activations inside the kernel (faster, about 5e-3 relative error); auto = 4 for cpu, 0 elsewhere'),
   exclude: z.array(z.string()).default([]).describe('node names, /regex/ or op types to leave in float'),
   algo: z.enum(['rtn', 'gptq', 'awq']).default('rtn').describe('rtn: round each block to nearest; gptq: compensate rounding errors with the inputs\' Hessian; awq: activation-aware channel scaling, then rtn (gptq and awq need calibration data)'),
   percdamp: z.number().min(0).max(1).default(0.01).describe('gptq: damping added to the Hessian diagonal, as a fraction of its mean'),
@@ -80,6 +81,17 @@ async function quantizeCalibrated(model: Model, s: Selection, o: WeightOnlyOptio
   return quantizeSelected(model, s, o, format, ctx, quantize, { ...extra, ...stats, awqClipped: clipped.size });
 }
 
+/**
+ * The CPU kernel with int8 activations (q4 x q8 dot products) is what makes 4-bit decode fast there; its
+ * error is within the accuracy targets of the shared models. Other providers do not read the attribute:
+ * 0 keeps any node that falls back to the CPU exact.
+ */
+const ACCURACY_LEVEL: Readonly<Record<Target, number>> = { cpu: 4, cuda: 0, tensorrt: 0, openvino: 0 };
+
+export function accuracyLevelFor(option: WeightOnlyOptions['accuracyLevel'], target: Target): number {
+  return option === 'auto' ? ACCURACY_LEVEL[target] : option;
+}
+
 function formatFor(format: WeightOnlyOptions['format'], target: Target): Format {
   if (format !== 'auto') return format;
   return target === 'tensorrt' || target === 'openvino' ? 'qdq' : 'matmulnbits';
@@ -116,7 +128,7 @@ function quantizeSelected(
     // A tied weight (embedding reused as output head) stays float for its other reader.
     if (layer.weight.uses.length > 1 && format === 'matmulnbits') shared.add(layer.weight.name);
     const q = quantize(layer, blockwiseOptions(o, s.heads.has(layer)));
-    if (format === 'matmulnbits') emitMatMulNBits(model, layer, q, o.accuracyLevel);
+    if (format === 'matmulnbits') emitMatMulNBits(model, layer, q, accuracyLevelFor(o.accuracyLevel, ctx.target));
     else emitDequantizeMatMul(model, layer, q);
     paramsQuantized += layer.k * layer.n;
     ctx.progress(`quantize-weight-only (${o.algo}): ${i + 1}/${s.layers.length} layers`);

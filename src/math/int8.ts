@@ -4,7 +4,8 @@
  *   s8-reduced  symmetric, codes -64..64 (7 bits): a u8 x s8 product pair stays inside int16, so AVX2
  *               kernels without VNNI (vpmaddubsw saturates) compute it exactly
  *   u8          asymmetric, codes 0..255 with a zero point; [min, max] widened to include 0
- * value = (code - zeroPoint) * scale.
+ * value = (code - zeroPoint) * scale. A group's range is its max-abs (or min/max), or with `searchScale` the
+ * clipped range of least squared rounding error.
  */
 
 export type Int8Scheme = 's8' | 's8-reduced' | 'u8';
@@ -32,8 +33,16 @@ export function isSigned(scheme: Int8Scheme): boolean {
   return scheme !== 'u8';
 }
 
+export interface Int8Options {
+  /**
+   * Pick each group's range among CLIP_RATIOS of its full range by least squared rounding error (no data
+   * needed): a few clipped outliers cost less than a coarser step for every other weight.
+   */
+  readonly searchScale?: boolean;
+}
+
 /** Quantizes a float matrix with one scale per group (round half away from zero, then clamp). */
-export function quantizeInt8(data: Float32Array, rows: number, cols: number, scheme: Int8Scheme, granularity: Int8Granularity): Int8Matrix {
+export function quantizeInt8(data: Float32Array, rows: number, cols: number, scheme: Int8Scheme, granularity: Int8Granularity, options: Int8Options = {}): Int8Matrix {
   const groups = granularity === 'tensor' ? 1 : granularity === 'row' ? rows : cols;
   // group of element (r, c) = r * rowStride + c * colStride
   const [rowStride, colStride] = granularity === 'tensor' ? [0, 0] : granularity === 'row' ? [1, 0] : [0, 1];
@@ -57,6 +66,7 @@ export function quantizeInt8(data: Float32Array, rows: number, cols: number, sch
     zeroPoints[g] = p.zeroPoint;
   }
   const [qmin, qmax] = signed ? [-limit, limit] : [0, 255];
+  if (options.searchScale) searchScales(data, rows, cols, granularity, { lo, hi, scales, zeroPoints, signed, qmin, qmax });
   const codes = signed ? new Int8Array(data.length) : new Uint8Array(data.length);
   for (let r = 0, i = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++, i++) {
@@ -106,4 +116,44 @@ function asymmetricParams(lo: number, hi: number): { scale: number; zeroPoint: n
 
 function roundHalfAway(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** Fractions of the full range tried by the scale search: 1 (max-abs or min/max), 0.99, ..., 0.85. */
+export const CLIP_RATIOS: readonly number[] = Array.from({ length: 16 }, (_, i) => 1 - i * 0.01);
+
+interface GroupParams {
+  readonly lo: Float64Array; readonly hi: Float64Array;
+  readonly scales: Float32Array; readonly zeroPoints: Int8Array | Uint8Array;
+  readonly signed: boolean; readonly qmin: number; readonly qmax: number;
+}
+
+/** Replaces each group's scale and zero point by the clipped ones with least squared rounding error. */
+function searchScales(data: Float32Array, rows: number, cols: number, granularity: Int8Granularity, p: GroupParams): void {
+  const column = new Float32Array(rows);
+  for (let g = 0; g < p.scales.length; g++) {
+    let values = data;
+    if (granularity === 'row') values = data.subarray(g * cols, (g + 1) * cols);
+    else if (granularity === 'column') {
+      for (let r = 0; r < rows; r++) column[r] = data[r * cols + g]!;
+      values = column;
+    }
+    let bestError = Infinity;
+    for (const ratio of CLIP_RATIOS) {
+      const lo = p.lo[g]! * ratio, hi = p.hi[g]! * ratio;
+      const c = p.signed ? symmetricParams(lo, hi, p.qmax) : asymmetricParams(lo, hi);
+      const error = roundingError(values, c.scale, c.zeroPoint, p.qmin, p.qmax);
+      if (error < bestError) { bestError = error; p.scales[g] = c.scale; p.zeroPoints[g] = c.zeroPoint; }
+    }
+  }
+}
+
+function roundingError(values: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const q = roundHalfAway(v / scale) + zeroPoint;
+    const d = ((q < qmin ? qmin : q > qmax ? qmax : q) - zeroPoint) * scale - v;
+    sum += d * d;
+  }
+  return sum;
 }

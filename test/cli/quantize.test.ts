@@ -50,6 +50,18 @@ describe('llmopt quantize', () => {
     assert.equal(model.graph.nodesOfType('MatMulNBits', 'com.microsoft').length, 2);
   });
 
+  it('weight-only accuracy level: 4 by default for cpu, 0 for cuda, --accuracy-level wins', () => {
+    const levels = (flags: string[]) => {
+      const out = path.join(dir, 'level.onnx');
+      const r = runCli(['quantize', input, '-o', out, '--mode', 'weight-only', ...flags]);
+      assert.equal(r.code, 0, r.stderr);
+      return loadModel(out).graph.nodesOfType('MatMulNBits', 'com.microsoft').map((n) => n.getInt('accuracy_level'));
+    };
+    assert.deepEqual(levels([]), [4, 4]);
+    assert.deepEqual(levels(['--accuracy-level', '0']), [0, 0]);
+    assert.deepEqual(levels(['--target', 'cuda']), [0, 0]);
+  });
+
   it('refuses flags that do not apply to the mode, and unknown modes', () => {
     const out = path.join(dir, 'x.onnx');
     let r = runCli(['quantize', input, '-o', out, '--mode', 'weight-only', '--calib-method', 'entropy']);

@@ -44,7 +44,7 @@ export function registerQuantize(program: Command): void {
     .option('--block-size <n>', 'weight-only: 16, 32, 64, 128 or 256 weights per scale', number('--block-size'))
     .option('--algo <a>', 'weight-only: rtn | gptq | awq (gptq and awq need --calib)')
     .option('--asymmetric', 'weight-only: asymmetric blocks (with zero points)')
-    .option('--accuracy-level <n>', 'weight-only MatMulNBits accuracy_level (0 exact, 4 int8 activations)', number('--accuracy-level'))
+    .option('--accuracy-level <n>', 'weight-only MatMulNBits accuracy_level: 4 int8 activations (cpu default), 0 float activations (exact; default elsewhere)', number('--accuracy-level'))
     .option('--keep-head-8bit', 'weight-only: keep the output head in 8 bits')
     .option('--exclude <list>', 'comma-separated node names, /regex/ or op types to keep in float')
     .option('--eval <data>', 'evaluation data (token ids .npy): report quality before and after')

@@ -103,16 +103,16 @@ function dynamicActivations(x: Float32Array, k: number, mode: 'tensor' | 'row'):
 
 /**
  * y = alpha * dequant(x) @ dequant(W) + beta * bias, from the same weight codes the pass computes, plus a
- * bound on |y - y_float| from the steps: |x||dW|/2 + |W||dX|/2 + dX dW/4 summed over K.
+ * bound on |y - y_float| from the activation steps and the weights' actual rounding (or clipping) errors:
+ * |x||dw| + |W||dX|/2 + |dw|dX/2 summed over K.
  */
-function reference(model: Model, l: Layer, x: Float32Array, scheme: Int8Scheme, perChannel: boolean, mode: 'tensor' | 'row'): { y: Float64Array; bound: Float64Array } {
+function reference(model: Model, l: Layer, x: Float32Array, scheme: Int8Scheme, perChannel: boolean, mode: 'tensor' | 'row', searchScale = true): { y: Float64Array; bound: Float64Array } {
   const t = model.graph.lookup('w')!.initializer!;
   const w = t.toFloat32();
   const [rows, cols] = t.dims as [number, number];
-  const q = quantizeInt8(w, rows, cols, scheme, !perChannel ? 'tensor' : l.kind === 'gemm' ? 'row' : 'column');
+  const q = quantizeInt8(w, rows, cols, scheme, !perChannel ? 'tensor' : l.kind === 'gemm' ? 'row' : 'column', { searchScale });
   const wq = dequantizeInt8(q);
   const at = (kk: number, nn: number) => (l.kind === 'gemm' ? nn * l.k + kk : kk * l.n + nn);
-  const wStep = (nn: number) => q.scales[q.granularity === 'tensor' ? 0 : nn]!;
   const bias = l.kind === 'gemm' ? model.graph.lookup('bias')!.initializer!.toFloat32() : undefined;
   const { xq, step } = dynamicActivations(x, l.k, mode);
   const m = x.length / l.k;
@@ -121,10 +121,11 @@ function reference(model: Model, l: Layer, x: Float32Array, scheme: Int8Scheme, 
   for (let r = 0; r < m; r++) {
     for (let nn = 0; nn < l.n; nn++) {
       let acc = 0, err = 0;
-      const dw = wStep(nn), dx = step[r]!;
+      const dx = step[r]!;
       for (let kk = 0; kk < l.k; kk++) {
+        const dw = Math.abs(wq[at(kk, nn)]! - w[at(kk, nn)]!);
         acc += xq[r * l.k + kk]! * wq[at(kk, nn)]!;
-        err += (Math.abs(x[r * l.k + kk]!) * dw + Math.abs(w[at(kk, nn)]!) * dx + (dx * dw) / 2) / 2;
+        err += Math.abs(x[r * l.k + kk]!) * dw + (Math.abs(w[at(kk, nn)]!) * dx + dx * dw) / 2;
       }
       y[r * l.n + nn] = l.alpha * acc + (bias ? l.beta * bias[nn]! : 0);
       bound[r * l.n + nn] = l.alpha * err;
@@ -301,6 +302,46 @@ describe('quantize-dynamic embeddings', () => {
   });
 });
 
+describe('int8 weight scale search', () => {
+  const squaredErrors = (w: Float32Array, q: ReturnType<typeof quantizeInt8>) => {
+    const deq = dequantizeInt8(q);
+    const groups = new Float64Array(q.scales.length);
+    for (let i = 0; i < w.length; i++) {
+      const g = q.granularity === 'tensor' ? 0 : q.granularity === 'row' ? Math.floor(i / q.cols) : i % q.cols;
+      groups[g] = groups[g]! + (deq[i]! - w[i]!) ** 2;
+    }
+    return groups;
+  };
+  // Laplace-distributed weights, long columns: a tail of rare large values, the case clipping is for.
+  const rand = mulberry32(11);
+  const [rows, cols] = [1024, 8];
+  const w = Float32Array.from({ length: rows * cols }, () => Math.log(rand() + 1e-9) * (rand() < 0.5 ? 1 : -1));
+
+  for (const scheme of ['s8', 's8-reduced', 'u8'] as const) {
+    for (const granularity of ['tensor', 'row', 'column'] as const) {
+      it(`${scheme} per ${granularity}: no group has a larger squared error than with the max-abs scale`, () => {
+        const plain = quantizeInt8(w, rows, cols, scheme, granularity);
+        const searched = quantizeInt8(w, rows, cols, scheme, granularity, { searchScale: true });
+        const [before, after] = [squaredErrors(w, plain), squaredErrors(w, searched)];
+        for (let g = 0; g < before.length; g++) {
+          assert.ok(after[g]! <= before[g]! * (1 + 1e-9), `group ${g}: ${after[g]} > ${before[g]}`);
+          if (scheme !== 'u8') assert.ok(searched.scales[g]! <= plain.scales[g]! && searched.scales[g]! >= plain.scales[g]! * 0.85 * (1 - 1e-6), `group ${g} scale`);
+        }
+        if (granularity === 'column' && scheme !== 'u8') assert.ok(after.reduce((a, b) => a + b) < before.reduce((a, b) => a + b), 'the tails are clipped');
+      });
+    }
+  }
+
+  it('the pass with searchScale off keeps the max-abs scales', async () => {
+    const model = linearModel(MATMUL);
+    const x = gaussianRows(6, MATMUL.k, 7);
+    const { after } = quantize(model, { perChannel: true, searchScale: false });
+    const ref = reference(model, MATMUL, x, 's8-reduced', true, 'row', false);
+    const y = await run(after, x, MATMUL.k);
+    assert.ok(maxAbsDiff(y, ref.y) <= 2e-6 * maxAbs(ref.y), `vs the max-abs reference: ${maxAbsDiff(y, ref.y)}`);
+  });
+});
+
 describe('quantize-dynamic on the real exports', { skip: skipWithoutShared }, () => {
   const ids = () => readNpy(sharedFile('eval_ids.npy'));
   const run = (name: string, options: Options) => {
@@ -330,10 +371,10 @@ describe('quantize-dynamic on the real exports', { skip: skipWithoutShared }, ()
     assert.ok(q.perplexity <= 2.64, `perplexity ${q.perplexity}`);
   });
 
-  it('bert-tiny per channel: MLM accuracy >= 0.82 (fp32 0.8264)', async () => {
+  it('bert-tiny per channel: MLM accuracy >= 0.825 (fp32 0.8264)', async () => {
     const { after } = run('bert-tiny', { perChannel: true });
     const q = await evaluateMaskedLm(after, readNpy(sharedFile('mlm_eval_inputs.npy')), readNpy(sharedFile('mlm_eval_labels.npy')));
-    assert.ok(q.accuracy >= 0.82, `accuracy ${q.accuracy}`);
+    assert.ok(q.accuracy >= 0.825, `accuracy ${q.accuracy}`);
   });
 
   it('llmopt quantize --mode dynamic --per-channel --eval reports the perplexity', () => {

@@ -16,7 +16,7 @@ import { saveModel } from '../../../src/io/save.js';
 import { readNpy } from '../../../src/runtime/npy.js';
 import { evaluateMaskedLm, evaluatePerplexity } from '../../../src/eval/evaluate.js';
 import { sharedFile, skipWithoutShared } from '../../helpers/shared.js';
-import { EXACT_QDQ_CONFIG } from '../../../src/runtime/session.js';
+import { EXACT_QDQ_CONFIG, runModel } from '../../../src/runtime/session.js';
 
 /** x[b, K] -> MatMul(W[K,N]) -> Gemm(W2, bias, transB=1, alpha, beta) -> y */
 function twoLayers(k: number, n: number): Model {
@@ -59,7 +59,8 @@ describe('quantize-weight-only', () => {
   for (const c of cases) {
     it(`${c.label}: computes exactly the dequantized weights`, async () => {
       const model = twoLayers(c.k, 32);
-      const { after, result } = await applyPass(quantizeWeightOnly, model, { ...c.options });
+      // accuracy level 0: the kernel multiplies float activations by exactly the dequantized weights
+      const { after, result } = await applyPass(quantizeWeightOnly, model, { ...c.options, accuracyLevel: 0 });
       assert.equal(result.stats.layersQuantized, 2);
       const ops = opTypes(after);
       if (c.options.format === 'matmulnbits') assert.deepEqual(ops, ['com.microsoft.MatMulNBits', 'com.microsoft.MatMulNBits']);
@@ -79,6 +80,26 @@ describe('quantize-weight-only', () => {
       quantizeWeightOnly.run(copy, quantizeWeightOnly.options.parse({}), quietContext({ target }));
       assert.ok(copy.graph.nodes.some((n) => n.opType === op), `${target} -> ${op}`);
     }
+  });
+
+  it('accuracy level: 4 (int8 activations) by default for cpu, within 2 % of the exact level 0; 0 for cuda; an explicit level wins', async () => {
+    const model = twoLayers(64, 32);
+    const levels = (m: Model) => m.graph.nodesOfType('MatMulNBits', 'com.microsoft').map((n) => n.getInt('accuracy_level', -1));
+    const cpu = await applyPass(quantizeWeightOnly, model, {});
+    assert.deepEqual(levels(cpu.after), [4, 4]);
+    const exact = await applyPass(quantizeWeightOnly, model, { accuracyLevel: 0 });
+    assert.deepEqual(levels(exact.after), [0, 0]);
+    for (const target of ['cuda', 'tensorrt', 'openvino'] as const) {
+      const copy = cloneModel(model);
+      await quantizeWeightOnly.run(copy, quantizeWeightOnly.options.parse({ format: 'matmulnbits' }), quietContext({ target }));
+      assert.deepEqual(levels(copy), [0, 0], target);
+    }
+    const feeds = { x: { dtype: DType.FLOAT, dims: [5, 64], data: Float32Array.from({ length: 5 * 64 }, (_, i) => Math.sin(i * 0.7) * 2) } };
+    const [y4, y0] = [(await runModel(cpu.after, feeds)).y!.data as Float32Array, (await runModel(exact.after, feeds)).y!.data as Float32Array];
+    let peak = 0, diff = 0;
+    for (let i = 0; i < y0.length; i++) { peak = Math.max(peak, Math.abs(y0[i]!)); diff = Math.max(diff, Math.abs(y4[i]! - y0[i]!)); }
+    // The runtime reads the attribute (int8 activations round), and the rounding stays small.
+    assert.ok(diff > 0 && diff <= 0.02 * peak, `level 4 vs level 0: max difference ${diff}, outputs up to ${peak}`);
   });
 
   it('leaves excluded layers and activation products alone', async () => {
@@ -111,6 +132,7 @@ describe('quantize-weight-only on the real exports', { skip: skipWithoutShared }
     return { after: loadModel(file), bytes: fs.statSync(file).size };
   };
 
+  // The default accuracy level for cpu (4: int8 activations in the kernel).
   it('llama-tiny 4-bit block 32: perplexity <= 3.39, size <= 2.5 MB', async () => {
     const { after, bytes } = await run('llama-tiny');
     const q = await evaluatePerplexity(after, readNpy(sharedFile('eval_ids.npy')));

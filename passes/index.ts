@@ -14,6 +14,7 @@ import legalizeCpu from './legalize/legalize-cpu.js';
 import legalizeCuda from './legalize/legalize-cuda.js';
 import legalizeTensorrt from './legalize/legalize-tensorrt.js';
 import legalizeOpenvino from './legalize/legalize-openvino.js';
+import legalizeForTarget from './legalize/legalize-for-target.js';
 import { fusionPasses } from './fusion/index.js';
 import addKvCache from './cache/add-kv-cache.js';
 import sparseAttention from './sparse/sparse-attention.js';
@@ -23,7 +24,7 @@ import pruneStructured from './prune/prune-structured.js';
 export const builtinPasses: readonly Pass[] = [
   removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologicallyPass,
   quantizeWeightOnly, quantizeDynamic, quantizeStatic, convertFloat16, upgradeOpsetPass,
-  legalizeCpu, legalizeCuda, legalizeTensorrt, legalizeOpenvino,
+  legalizeCpu, legalizeCuda, legalizeTensorrt, legalizeOpenvino, legalizeForTarget,
   ...fusionPasses, addKvCache,
   sparseAttention,
   ...prunePasses, pruneStructured,

@@ -20,6 +20,7 @@ export const fuseSteps: readonly { readonly pass: string; readonly options?: Rea
   { pass: 'fuse-gelu' },
   { pass: 'fuse-attention' },
   { pass: 'fuse-skip-norm' },
+  { pass: 'legalize-for-target' },
   { pass: 'remove-identity' },
   { pass: 'remove-dead-nodes' },
   { pass: 'remove-unused-initializers' },

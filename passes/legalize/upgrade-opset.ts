@@ -4,7 +4,9 @@
  *   opset 18: ReduceMean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare axes   attribute -> int64 input
  *   opset 13: Softmax/LogSoftmax/Hardmax work on one axis instead of the flattened tail from `axis` on
  *             (default axis 1 -> -1); kept exact by an explicit last axis or Flatten -> op -> Reshape
- * Every other change between opset 11 and 23 only widens types or adds optional attributes.
+ *   opset 18: Split without sizes must name its output count                  -> num_outputs attribute
+ * Every other change between opset 11 and 23 only widens types or adds optional attributes. The IR
+ * version is raised to the lowest one the new opset needs (onnx's version table: 21 -> 10, 23 -> 11).
  */
 import { z } from 'zod';
 import { definePass } from '../../src/pipeline/pass.js';
@@ -14,6 +16,7 @@ import type { Node } from '../../src/ir/node.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { DType } from '../../src/ir/dtype.js';
 import { PreconditionError } from '../../src/errors.js';
+import { irVersionFor } from '../../src/targets/rules/model.js';
 
 /** Oldest opset this converter starts from, newest it reaches. */
 export const UPGRADE_RANGE = { from: 11, to: 23 } as const;
@@ -31,10 +34,13 @@ const COERCED_TO_2D = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
 /** Operators removed or changed incompatibly inside the range; a model using them is not upgraded. */
 const UNSUPPORTED = new Set(['Upsample', 'Scatter', 'Crop', 'ImageScaler']);
 
-/** Upgrades the model's default-domain opset to at least `version`; returns the number of nodes rewritten. */
+/**
+ * Upgrades the model's default-domain opset to at least `version` and its IR version to what that opset
+ * needs; returns the number of nodes rewritten.
+ */
 export function upgradeOpset(model: Model, version: number): number {
   const current = model.opsetVersion('') ?? 1;
-  if (current >= version) return 0;
+  if (current >= version) { raiseIrVersion(model); return 0; }
   if (current < UPGRADE_RANGE.from || version > UPGRADE_RANGE.to) {
     throw new PreconditionError(`cannot upgrade opset ${current} to ${version}: supported from ${UPGRADE_RANGE.from} up to ${UPGRADE_RANGE.to}`);
   }
@@ -50,10 +56,27 @@ export function upgradeOpset(model: Model, version: number): number {
         keepFlattenedSemantics(graph, node);
         rewritten++;
       }
+      if (current < 18 && version >= 18 && nameSplitOutputs(node)) rewritten++;
     }
   }
   model.opsetImports = model.opsetImports.map((o) => ((o.domain === '' || o.domain === 'ai.onnx') ? { ...o, version } : o));
+  raiseIrVersion(model);
   return rewritten;
+}
+
+/** IR version at least what the ai.onnx opset needs; true when it moved. */
+export function raiseIrVersion(model: Model): boolean {
+  const needed = irVersionFor(model.opsetVersion('') ?? 1);
+  if (needed === undefined || model.irVersion >= needed) return false;
+  model.irVersion = needed;
+  return true;
+}
+
+/** From opset 18 a Split without a sizes input names its output count. */
+function nameSplitOutputs(node: Node): boolean {
+  if (node.opType !== 'Split' || node.inputs[1] || node.getInt('num_outputs') !== undefined) return false;
+  node.setAttribute('num_outputs', { type: 'int', value: node.outputs.length });
+  return true;
 }
 
 /**
@@ -112,7 +135,11 @@ export default definePass({
   }).strict(),
   run(model, options) {
     const before = model.opsetVersion('') ?? 1;
+    const irBefore = model.irVersion;
     const rewritten = upgradeOpset(model, options.version);
-    return { modified: before < options.version, stats: { from: before, to: Math.max(before, options.version), nodesRewritten: rewritten } };
+    return {
+      modified: before < options.version || model.irVersion !== irBefore,
+      stats: { from: before, to: Math.max(before, options.version), nodesRewritten: rewritten, irVersion: model.irVersion },
+    };
   },
 });

@@ -9,10 +9,10 @@ import { elementTypes } from './element-types.js';
 import { findingSink, type ModelRule, type NodeRule } from './rules/context.js';
 import { computeTypeRule, opOpsetRule, versionRule } from './rules/model.js';
 import { domainRule } from './rules/ops.js';
-import { nbitsAccuracyRule, qdqRule, qoperatorRule, s8SaturationRule } from './rules/quant.js';
+import { qdqRule, qoperatorRule, s8SaturationRule } from './rules/quant.js';
 
 const MODEL_RULES: readonly ModelRule[] = [versionRule, computeTypeRule];
-const NODE_RULES: readonly NodeRule[] = [opOpsetRule, domainRule, qoperatorRule, qdqRule, s8SaturationRule, nbitsAccuracyRule];
+const NODE_RULES: readonly NodeRule[] = [opOpsetRule, domainRule, qoperatorRule, qdqRule, s8SaturationRule];
 
 export function checkModel(model: Model, target: Target | TargetProfile): Finding[] {
   const profile = typeof target === 'string' ? profileFor(target) : target;

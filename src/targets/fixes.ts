@@ -6,7 +6,7 @@ import type { Target } from './types.js';
 
 /** Operators, by qualified name, that legalize rewrites into other forms. */
 export const LEGALIZED_OPS: ReadonlySet<string> = new Set([
-  'com.microsoft.MatMulNBits',
+  'com.microsoft.MatMulNBits', 'GatherElements',
   'com.microsoft.SkipLayerNormalization', 'com.microsoft.SkipSimplifiedLayerNormalization', 'SimplifiedLayerNormalization',
   'com.microsoft.SimplifiedLayerNormalization', 'RMSNormalization',
   'com.microsoft.FastGelu', 'com.microsoft.BiasGelu', 'com.microsoft.Gelu', 'com.microsoft.QuickGelu',
@@ -17,7 +17,7 @@ export const LEGALIZED_OPS: ReadonlySet<string> = new Set([
 /** Rules whose findings legalize resolves whatever the op (format and precision moves). */
 export const LEGALIZED_RULES: ReadonlySet<string> = new Set([
   'zero-point', 'unsigned-type', 'asymmetric-weight', 'bias-dq', 'channel-axis', 'dynamic-scale', 's8-saturation',
-  'qdq-matmul-fusion', 'op-dtype', 'opset-low', 'op-opset',
+  'qdq-matmul-fusion', 'op-dtype', 'opset-low', 'op-opset', 'ir-low',
 ]);
 
 export function legalizePass(target: Target): string {

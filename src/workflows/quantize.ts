@@ -37,7 +37,8 @@ export interface QuantizeOutcome {
 export async function quantizeOnce(original: Model, request: QuantizeRequest, exclude: readonly string[], ctx: PassContext): Promise<{ model: Model; steps: StepReport[] }> {
   const model = cloneModel(original);
   const options = exclude.length ? { ...request.options, exclude: [...exclude] } : request.options;
-  const steps = await runSteps(model, resolveSteps([{ pass: request.pass, options }]), ctx);
+  // legalize-for-target: what the mode's pass wrote and the target rejects is rewritten (nothing on a clean model).
+  const steps = await runSteps(model, resolveSteps([{ pass: request.pass, options }, { pass: 'legalize-for-target' }]), ctx);
   return { model, steps };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The legalize pipeline, shared by every target: each step asks the target profile what to do, so the
  * four legalize-<target> passes differ only in their profile.
- *   opset floor -> integer matmuls (QOperator -> QDQ) -> quantization format -> blockwise form ->
- *   contrib norms/GELU/rotary/attention -> precision -> IR version, then a check of what is left.
+ *   opset floor -> restricted standard ops (GatherElements) -> integer matmuls (QOperator -> QDQ) ->
+ *   quantization format -> blockwise form -> contrib norms/GELU/rotary/attention -> precision -> IR version,
+ *   then a check of what is left.
  */
 import type { Model } from '../../../src/ir/model.js';
 import type { PassContext, PassResult } from '../../../src/pipeline/pass.js';
@@ -21,6 +22,7 @@ import { geluRewrite } from './gelu.js';
 import { rotaryRewrite } from './rotary.js';
 import { attentionRewrite } from './attention.js';
 import { precisionRewrite } from './precision.js';
+import { gatherElementsRewrite } from './gather-elements.js';
 
 const opsetFloor: Rewrite = {
   name: 'opset',
@@ -37,7 +39,7 @@ const opsetFloor: Rewrite = {
 
 /** Attention before rotary: GroupQueryAttention's own rotary is emitted in the rotary step's form. */
 export const STEPS: readonly Rewrite[] = [
-  opsetFloor, integerMatMulRewrite, quantFormatRewrite, blockwiseRewrite, normRewrite, geluRewrite, attentionRewrite, rotaryRewrite, precisionRewrite,
+  opsetFloor, gatherElementsRewrite, integerMatMulRewrite, quantFormatRewrite, blockwiseRewrite, normRewrite, geluRewrite, attentionRewrite, rotaryRewrite, precisionRewrite,
 ];
 
 export async function legalize(model: Model, profile: TargetProfile, options: LegalizeOptions, pass: PassContext, name: string): Promise<PassResult> {

@@ -15,6 +15,7 @@ import { suggestExclusions } from '../../eval/layer-error.js';
 import { quantizeReport } from './quantize-report.js';
 import { ConfigError } from '../../errors.js';
 import { finishOutput } from './check.js';
+import { unsupportedFloat } from '../../targets/precision.js';
 
 const number = (flag: string) => (raw: string): number => {
   const n = Number(raw);
@@ -68,6 +69,8 @@ Examples:
 async function runQuantize(ui: Ui, modelPath: string, flags: QuantizeFlags): Promise<void> {
   const mode = parseMode(flags.mode);
   const target = parseTarget(flags.target);
+  const noBf16 = mode === 'bf16' ? unsupportedFloat(target, 'bfloat16') : undefined;
+  if (noBf16) throw new ConfigError(`--mode bf16 does not suit --target ${target}: ${noBf16}; use --mode fp16`);
   if (flags.maxDrop !== undefined && !flags.eval) throw new ConfigError('--max-drop needs --eval data to measure the drop');
   checkOutputPath(modelPath, flags.output);
   const exclude = splitExclude(flags.exclude);

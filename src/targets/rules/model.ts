@@ -1,6 +1,6 @@
 /**
- * Model-level rules: opset and IR version against the runtime's limits, ops newer than the model's opset,
- * and compute types the provider has no kernels for.
+ * Model-level rules: opset and IR version against the runtime's limits and against each other, ops newer
+ * than the model's opset, and compute types the provider has no kernels for.
  */
 import type { ModelRule, NodeRule } from './context.js';
 import { computeType, floatTypeName } from '../element-types.js';
@@ -29,6 +29,10 @@ export const versionRule: ModelRule = (ctx) => {
       `ai.onnx opset ${opset} is above ${p.maxOpset.value}, the newest ${p.title} takes${assumed(p.maxOpset.source)}`, null);
   }
   if (opset < p.minOpset.value) ctx.report('opset-low', 'error', null, `ai.onnx opset ${opset} is below ${p.minOpset.value}${assumed(p.minOpset.source)}`);
+  const irNeeded = irVersionFor(opset);
+  if (irNeeded !== undefined && model.irVersion < irNeeded) {
+    ctx.report('ir-low', 'error', null, `IR version ${model.irVersion} is below ${irNeeded}, the lowest that ai.onnx opset ${opset} allows [ONNXV]`);
+  }
   if (model.irVersion > p.maxIrVersion.value) {
     ctx.report('ir-high', 'error', null, `IR version ${model.irVersion} is above ${p.maxIrVersion.value}, the newest ${p.title} loads [${p.maxIrVersion.source}]`, null);
   }

@@ -3,6 +3,7 @@
  * bias dequantization, weight scale axes, and the exactness traps of the CPU integer kernels.
  */
 import type { Node } from '../../ir/node.js';
+import type { Value } from '../../ir/value.js';
 import type { NodeRule, RuleContext } from './context.js';
 import type { OpRestriction } from '../types.js';
 import { DType, dtypeName } from '../../ir/dtype.js';
@@ -51,7 +52,7 @@ export const qdqRule: NodeRule = (node, ctx) => {
     }
     if (q.channelAxis) channelAxisRule(node, ctx, q.channelAxis);
   }
-  if (weight && q.qdqMatMulFusion && FUSED_TYPES.has(p.quantType ?? -1) && readByMatMul(node)) {
+  if (weight && q.qdqMatMulFusion && FUSED_TYPES.has(p.quantType ?? -1) && readByFloatMatMul(node)) {
     // MatMulNBits takes blockwise weights only; other forms stay exact through the session entry alone.
     const fix = p.blockSize >= 16 ? undefined : null;
     ctx.report('qdq-matmul-fusion', q.qdqMatMulFusion.severity, node, say(q.qdqMatMulFusion, `${dtypeName(p.quantType!)} DequantizeLinear -> MatMul`), fix);
@@ -60,9 +61,15 @@ export const qdqRule: NodeRule = (node, ctx) => {
 
 const FUSED_TYPES: ReadonlySet<number> = new Set([DType.INT4, DType.UINT4, DType.INT8, DType.UINT8]);
 
-function readByMatMul(node: Node): boolean {
-  return node.outputs[0]?.uses.some((u) => u.index === 1 && isStandard(u.node, 'MatMul')) ?? false;
+/**
+ * Read as the weight of a MatMul whose activations are float. Where a DequantizeLinear feeds the activations
+ * too, the graph itself quantizes them: onnxruntime's integer kernel computes the same thing.
+ */
+function readByFloatMatMul(node: Node): boolean {
+  return node.outputs[0]?.uses.some((u) => u.index === 1 && isStandard(u.node, 'MatMul') && !isDequantized(u.node.inputs[0])) ?? false;
 }
+
+const isDequantized = (v: Value | null | undefined): boolean => !!v?.producer && isStandard(v.producer, 'DequantizeLinear');
 
 /** A per-axis weight scale that is not along the reader's output channels. */
 function channelAxisRule(node: Node, ctx: RuleContext, r: OpRestriction): void {
@@ -98,13 +105,4 @@ export const s8SaturationRule: NodeRule = (node, ctx) => {
   let max = 0;
   for (const v of values) max = Math.max(max, Math.abs(v));
   if (max > SAFE_S8) ctx.report('s8-saturation', r.severity, node, say(r, `s8 weights up to |${max}| with u8 activations`));
-};
-
-/** MatMulNBits with accuracy_level 4 quantizes activations to int8 on the CPU provider. */
-export const nbitsAccuracyRule: NodeRule = (node, ctx) => {
-  // The same int8-activation kernel as the QDQ fusion, so the same profile entry decides.
-  if (!ctx.profile.quant.qdqMatMulFusion || node.domain !== 'com.microsoft' || node.opType !== 'MatMulNBits') return;
-  if (node.getInt('accuracy_level', 0) === 4) {
-    ctx.report('int8-activations', 'warning', node, 'accuracy_level 4 quantizes activations to int8 inside the kernel (~5e-3 relative error); 0 is exact [RF]', null);
-  }
 };

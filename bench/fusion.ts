@@ -1,61 +1,77 @@
 /**
  * Fusion benchmark on the shared tiny models: runs the `fuse` preset, then reports node counts, what was
- * fused, the largest logit difference on the evaluation data, and the latency of fused vs original at
- * 128 tokens (batch 1, 2 threads), measured interleaved in one process (the machines are noisy), plus the
- * sum of per-node fastest kernel times from onnxruntime's profiler (robust to a busy machine).
+ * fused, the largest logit difference on the evaluation data, and the latency of fused vs original (both at
+ * onnxruntime's default optimisation level, `all`).
  *
- *   node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--iterations 30] [--json]
+ * Latency is measured in rounds within one process. In each round each model runs a block of back-to-back
+ * inferences (the first two untimed, so that the other session's thread pool has gone idle, as it would for
+ * a user running one model); the block order alternates between rounds. A round gives the ratio of the two
+ * block medians; the figure is the median of those ratios, with their range, and the load average of the
+ * machine before and after; the processor time per run of all threads is taken in the same blocks. The sum
+ * over nodes of each node's fastest kernel time (onnxruntime's profiler, both sessions profiled in
+ * alternation) is reported beside them: it leaves out most of the waiting a busy machine adds.
+ *
+ *   node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--rounds 9] [--iterations 12]
+ *                             [--threads 2] [--seq 128] [--by-op] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { modelToBytes } from '../src/io/save.js';
 import { fileURLToPath } from 'node:url';
+import { modelToBytes } from '../src/io/save.js';
 import { loadModel } from '../src/io/load.js';
 import { cloneModel } from '../src/ir/clone.js';
 import type { Model } from '../src/ir/model.js';
-import { countNodes, runSteps, type ResolvedStep } from '../src/pipeline/manager.js';
-import { quietContext, type Pass } from '../src/pipeline/pass.js';
+import { countNodes, runSteps } from '../src/pipeline/manager.js';
+import { resolveSteps } from '../src/pipeline/registry.js';
+import { quietContext } from '../src/pipeline/pass.js';
 import { Session } from '../src/runtime/session.js';
 import { readNpy } from '../src/runtime/npy.js';
 import { compareTensors } from '../src/runtime/compare.js';
 import type { HostTensor } from '../src/runtime/tensors.js';
 import { DType } from '../src/ir/dtype.js';
-import { fusionPasses, fuseSteps } from '../passes/fusion/index.js';
-import removeIdentity from '../passes/cleanup/remove-identity.js';
-import removeDeadNodes from '../passes/cleanup/remove-dead-nodes.js';
-import removeUnusedInitializers from '../passes/cleanup/remove-unused-initializers.js';
-import dedupeInitializers from '../passes/cleanup/dedupe-initializers.js';
-import sortTopologically from '../passes/cleanup/sort-topologically.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODELS = path.resolve(here, '../../../shared/models');
+/** Untimed runs at the start of each block. */
+const SETTLE_RUNS = 2;
 
-interface Flags { models: string[]; rows: number; iterations: number; json: boolean }
+interface Flags { models: string[]; rows: number; rounds: number; iterations: number; threads: number; seq: number; json: boolean; byOp: boolean }
+
+const USAGE = 'usage: node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--rounds 9] [--iterations 12] [--threads 2] [--seq 128] [--by-op] [--json]';
 
 function parse(argv: readonly string[]): Flags {
-  const flags: Flags = { models: ['llama', 'gpt2', 'bert'], rows: 32, iterations: 30, json: false };
+  const flags: Flags = { models: ['llama', 'gpt2', 'bert'], rows: 32, rounds: 9, iterations: 12, threads: 2, seq: 128, json: false, byOp: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--models') flags.models = argv[++i]!.split(',');
-    else if (a === '--rows') flags.rows = Number(argv[++i]);
-    else if (a === '--iterations') flags.iterations = Number(argv[++i]);
+    const count = (): number => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} expects a positive integer\n${USAGE}`);
+      return n;
+    };
+    if (a === '--models') flags.models = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--rows') flags.rows = count();
+    else if (a === '--rounds') flags.rounds = count();
+    else if (a === '--iterations') flags.iterations = count();
+    else if (a === '--threads') flags.threads = count();
+    else if (a === '--seq') flags.seq = count();
     else if (a === '--json') flags.json = true;
-    else throw new Error(`unknown flag '${a}'`);
+    else if (a === '--by-op') flags.byOp = true;
+    else throw new Error(`unknown flag '${a}'\n${USAGE}`);
   }
   return flags;
-}
-
-/** The preset's steps, resolved without the registry (only this benchmark's passes are loaded). */
-function steps(): ResolvedStep[] {
-  const all = new Map<string, Pass>([...fusionPasses, removeIdentity, removeDeadNodes, removeUnusedInitializers, dedupeInitializers, sortTopologically].map((p) => [p.name, p as Pass]));
-  return fuseSteps.map((s) => { const pass = all.get(s.pass)!; return { pass, options: pass.options.parse(s.options ?? {}) }; });
 }
 
 function rowsOf(t: HostTensor, start: number, count: number): HostTensor {
   const seq = t.dims[1]!;
   return { dtype: t.dtype, dims: [count, seq], data: (t.data as BigInt64Array).subarray(start * seq, (start + count) * seq) };
+}
+
+/** The first `seq` tokens of row 0, repeated when the data rows are shorter. */
+function tokens(t: HostTensor, seq: number): HostTensor {
+  const row = (t.data as BigInt64Array).subarray(0, t.dims[1]!);
+  return { dtype: t.dtype, dims: [1, seq], data: BigInt64Array.from({ length: seq }, (_, i) => row[i % row.length]!) };
 }
 
 function feedsFor(model: Model, ids: HostTensor): Record<string, HostTensor> {
@@ -77,66 +93,139 @@ async function maxDiff(a: Session, b: Session, model: Model, ids: HostTensor, ro
   return worst;
 }
 
-/** Median and fastest run of each session, interleaved (the order alternates so neither always runs first). */
-async function latency(a: Session, b: Session, model: Model, ids: HostTensor, iterations: number): Promise<{ median: [number, number]; best: [number, number] }> {
-  const feeds = feedsFor(model, rowsOf(ids, 0, 1));
-  for (let i = 0; i < 3; i++) { await a.run(feeds); await b.run(feeds); }
-  const ta: number[] = [], tb: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    for (const [s, out] of (i % 2 ? [[b, tb], [a, ta]] : [[a, ta], [b, tb]]) as [Session, number[]][]) {
-      const t0 = performance.now();
-      await s.run(feeds);
-      out.push(performance.now() - t0);
-    }
+const median = (x: readonly number[]): number => {
+  const s = [...x].sort((p, q) => p - q);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+interface BlockTimes { median: number; best: number; cpu: number }
+
+/** Median and fastest wall time of one block of runs, and the median processor time of the process per run. */
+async function block(session: Session, feeds: Record<string, HostTensor>, iterations: number): Promise<BlockTimes> {
+  const times: number[] = [], cpu: number[] = [];
+  for (let i = 0; i < SETTLE_RUNS + iterations; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await session.run(feeds);
+    const t = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (i >= SETTLE_RUNS) { times.push(t); cpu.push((c.user + c.system) / 1000); }
   }
-  const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)]!;
-  return { median: [median(ta), median(tb)], best: [Math.min(...ta), Math.min(...tb)] };
+  return { median: median(times), best: Math.min(...times), cpu: median(cpu) };
+}
+
+interface Latency {
+  msOriginal: number; msFused: number; speedup: number; roundSpeedups: number[];
+  /** Fastest single run of each model over all rounds, and their ratio. */
+  bestOriginal: number; bestFused: number; bestSpeedup: number;
+  /** Processor time of all threads per run (median over rounds of the block medians), and the ratio. */
+  cpuOriginal: number; cpuFused: number; cpuRatio: number;
+}
+
+/** Rounds of one block per session, the order alternating; the median of the per-round ratios. */
+async function latency(original: Session, fused: Session, feeds: Record<string, HostTensor>, flags: Flags): Promise<Latency> {
+  const msA: number[] = [], msB: number[] = [], ratios: number[] = [], cpuA: number[] = [], cpuB: number[] = [];
+  let bestA = Infinity, bestB = Infinity;
+  for (let r = 0; r < flags.rounds; r++) {
+    let a: BlockTimes, b: BlockTimes;
+    if (r % 2 === 0) { a = await block(original, feeds, flags.iterations); b = await block(fused, feeds, flags.iterations); }
+    else { b = await block(fused, feeds, flags.iterations); a = await block(original, feeds, flags.iterations); }
+    msA.push(a.median); msB.push(b.median); ratios.push(a.median / b.median);
+    bestA = Math.min(bestA, a.best); bestB = Math.min(bestB, b.best);
+    cpuA.push(a.cpu); cpuB.push(b.cpu);
+  }
+  return {
+    msOriginal: median(msA), msFused: median(msB), speedup: median(ratios), roundSpeedups: ratios,
+    bestOriginal: bestA, bestFused: bestB, bestSpeedup: bestA / bestB,
+    cpuOriginal: median(cpuA), cpuFused: median(cpuB), cpuRatio: median(cpuA) / median(cpuB),
+  };
 }
 
 /**
- * Sum over nodes of each node's fastest kernel time (onnxruntime's profiler), in ms: the run time without
- * the waits a busy machine adds between kernels. Same feeds, threads and optimisation level as above.
+ * Sum over nodes of each node's fastest kernel time (onnxruntime's profiler), in ms, for both models. The
+ * sessions take turns, and which goes first alternates: the session run right after the other one is slowed
+ * by the other's still-spinning thread pool. Same threads and optimisation level as the latency rounds.
  */
-async function kernelMs(model: Model, ids: HostTensor, runs: number): Promise<number> {
-  const prefix = path.join(os.tmpdir(), `llmopt-fusion-profile-${process.pid}-${Math.floor(performance.now())}`);
-  const session = await ort.InferenceSession.create(modelToBytes(model), {
-    intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix,
-  });
-  const feeds = Object.fromEntries(Object.entries(feedsFor(model, rowsOf(ids, 0, 1))).map(([k, t]) => [k, new ort.Tensor('int64', t.data as BigInt64Array, [...t.dims])]));
-  for (let i = 0; i < runs; i++) await session.run(feeds);
-  session.endProfiling();
-  await session.release();
-  const file = fs.readdirSync(path.dirname(prefix)).map((f) => path.join(path.dirname(prefix), f)).find((f) => f.startsWith(prefix));
-  if (!file) return NaN;
-  const events = JSON.parse(fs.readFileSync(file, 'utf8')) as { cat?: string; name?: string; dur?: number }[];
-  fs.rmSync(file, { force: true });
-  const best = new Map<string, number>();
+async function kernelMs(models: readonly Model[], feeds: Record<string, HostTensor>, runs: number, threads: number): Promise<KernelTime[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmopt-fusion-profile-'));
+  try {
+    const sessions = await Promise.all(models.map((m, i) => ort.InferenceSession.create(modelToBytes(m), {
+      intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, `m${i}`),
+    })));
+    const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('int64', t.data as BigInt64Array, [...t.dims])]));
+    for (let i = 0; i < runs; i++) for (const s of i % 2 ? [...sessions].reverse() : sessions) await s.run(ortFeeds);
+    const times: KernelTime[] = [];
+    for (const [i, s] of sessions.entries()) {
+      s.endProfiling();
+      await s.release();
+      const file = fs.readdirSync(dir).find((f) => f.startsWith(`m${i}`));
+      times.push(file ? fastestKernels(path.join(dir, file)) : { ms: NaN, byOp: {} });
+    }
+    return times;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface KernelTime {
+  readonly ms: number;
+  /** Per operator type (as onnxruntime runs it, after its own fusions): node count and summed ms. */
+  readonly byOp: Record<string, { nodes: number; ms: number }>;
+}
+
+function fastestKernels(file: string): KernelTime {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8')) as { cat?: string; name?: string; dur?: number; args?: { op_name?: string } }[];
+  const best = new Map<string, { op: string; us: number }>();
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || e.dur === undefined) continue;
-    best.set(e.name, Math.min(best.get(e.name) ?? Infinity, e.dur));
+    const known = best.get(e.name);
+    if (!known || e.dur < known.us) best.set(e.name, { op: e.args?.op_name ?? '?', us: e.dur });
   }
-  return [...best.values()].reduce((a, b) => a + b, 0) / 1000;
+  const byOp: Record<string, { nodes: number; ms: number }> = {};
+  let us = 0;
+  for (const { op, us: t } of best.values()) {
+    const entry = (byOp[op] ??= { nodes: 0, ms: 0 });
+    entry.nodes++;
+    entry.ms += t / 1000;
+    us += t;
+  }
+  return { ms: us / 1000, byOp };
+}
+
+function printByOp(original: KernelTime, fused: KernelTime): void {
+  const ops = [...new Set([...Object.keys(original.byOp), ...Object.keys(fused.byOp)])]
+    .sort((a, b) => Math.max(original.byOp[b]?.ms ?? 0, fused.byOp[b]?.ms ?? 0) - Math.max(original.byOp[a]?.ms ?? 0, fused.byOp[a]?.ms ?? 0));
+  const cell = (t: KernelTime, op: string) => {
+    const e = t.byOp[op];
+    return e ? `${e.ms.toFixed(2)} ms (${e.nodes})`.padStart(16) : '-'.padStart(16);
+  };
+  console.log(`    ${'operator'.padEnd(28)}${'original'.padStart(16)}${'fused'.padStart(16)}`);
+  for (const op of ops) console.log(`    ${op.padEnd(28)}${cell(original, op)}${cell(fused, op)}`);
 }
 
 async function benchOne(name: string, flags: Flags) {
   const original = loadModel(path.join(MODELS, `${name}-tiny.onnx`));
   const fused = cloneModel(original);
-  const reports = await runSteps(fused, steps(), quietContext());
+  const reports = await runSteps(fused, resolveSteps(['preset:fuse']), quietContext());
   const fusedOps: Record<string, number> = {};
   for (const n of fused.graph.nodes) if (n.domain === 'com.microsoft' || /Normalization|Attention|Gelu|Rotary/.test(n.opType)) fusedOps[n.opType] = (fusedOps[n.opType] ?? 0) + 1;
   const ids = readNpy(path.join(MODELS, name === 'bert' ? 'mlm_eval_inputs.npy' : 'eval_ids.npy'));
-  const options = { threads: 2, optimization: 'all' as const };
+  const options = { threads: flags.threads, optimization: 'all' as const };
   const [a, b] = [await Session.fromModel(original, options), await Session.fromModel(fused, options)];
   try {
     const maxAbs = await maxDiff(a, b, original, ids, Math.min(flags.rows, ids.dims[0]!));
-    const t = await latency(a, b, original, ids, flags.iterations);
-    const [kernelOriginal, kernelFused] = [await kernelMs(original, ids, flags.iterations), await kernelMs(fused, ids, flags.iterations)];
+    const feeds = feedsFor(original, tokens(ids, flags.seq));
+    const loadBefore = os.loadavg()[0]!;
+    const t = await latency(a, b, feeds, flags);
+    const loadAfter = os.loadavg()[0]!;
+    const [kernelA, kernelB] = await kernelMs([original, fused], feeds, Math.max(20, Math.round((flags.rounds * flags.iterations) / 2)), flags.threads);
     return {
       model: name, nodesBefore: countNodes(original), nodesAfter: countNodes(fused), fusedOps, maxAbs,
-      msOriginal: t.median[0], msFused: t.median[1], speedup: t.median[0] / t.median[1],
-      bestOriginal: t.best[0], bestFused: t.best[1], bestSpeedup: t.best[0] / t.best[1],
-      kernelOriginal, kernelFused, kernelSpeedup: kernelOriginal / kernelFused,
-      passMs: reports.reduce((s, r) => s + r.ms, 0),
+      seq: flags.seq, threads: flags.threads, rounds: flags.rounds, iterations: flags.iterations,
+      ...t, kernelOriginal: kernelA!.ms, kernelFused: kernelB!.ms, kernelSpeedup: kernelA!.ms / kernelB!.ms,
+      kernelByOp: { original: kernelA!.byOp, fused: kernelB!.byOp },
+      loadBefore, loadAfter, cores: os.cpus().length, passMs: reports.reduce((s, r) => s + r.ms, 0),
     };
   } finally {
     await a.release();
@@ -150,15 +239,21 @@ async function main(): Promise<void> {
   for (const name of flags.models) {
     const r = await benchOne(name, flags);
     results.push(r);
-    if (!flags.json) {
-      const reduction = (100 * (1 - r.nodesAfter / r.nodesBefore)).toFixed(1);
-      console.log(`${r.model}: nodes ${r.nodesBefore} -> ${r.nodesAfter} (-${reduction} %), fused ${JSON.stringify(r.fusedOps)}`);
-      console.log(`  max abs logit diff on ${flags.rows} eval rows: ${r.maxAbs.toExponential(2)}; passes ${r.passMs.toFixed(0)} ms`);
-      console.log(`  128 tokens, 2 threads, median: original ${r.msOriginal.toFixed(2)} ms, fused ${r.msFused.toFixed(2)} ms, ${r.speedup.toFixed(2)}x; fastest: ${r.bestOriginal.toFixed(2)} / ${r.bestFused.toFixed(2)} ms, ${r.bestSpeedup.toFixed(2)}x`);
-      console.log(`  kernel time (sum of per-node fastest): original ${r.kernelOriginal.toFixed(2)} ms, fused ${r.kernelFused.toFixed(2)} ms, ${r.kernelSpeedup.toFixed(2)}x`);
-    }
+    if (flags.json) continue;
+    const reduction = (100 * (1 - r.nodesAfter / r.nodesBefore)).toFixed(1);
+    const range = `${Math.min(...r.roundSpeedups).toFixed(2)}-${Math.max(...r.roundSpeedups).toFixed(2)}`;
+    console.log(`${r.model}: nodes ${r.nodesBefore} -> ${r.nodesAfter} (-${reduction} %), fused ${JSON.stringify(r.fusedOps)}`);
+    console.log(`  max abs logit diff on ${flags.rows} eval rows: ${r.maxAbs.toExponential(2)}; passes ${r.passMs.toFixed(0)} ms`);
+    console.log(`  ${r.seq} tokens, ${r.threads} threads, ${r.rounds} rounds of ${r.iterations}: original ${r.msOriginal.toFixed(2)} ms, fused ${r.msFused.toFixed(2)} ms, speedup ${r.speedup.toFixed(2)}x (rounds ${range}); load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)} on ${r.cores} cores`);
+    console.log(`  fastest run: original ${r.bestOriginal.toFixed(2)} ms, fused ${r.bestFused.toFixed(2)} ms, ${r.bestSpeedup.toFixed(2)}x`);
+    console.log(`  processor time per run (all threads): original ${r.cpuOriginal.toFixed(2)} ms, fused ${r.cpuFused.toFixed(2)} ms, ${r.cpuRatio.toFixed(2)}x`);
+    console.log(`  kernel time (sum of per-node fastest): original ${r.kernelOriginal.toFixed(2)} ms, fused ${r.kernelFused.toFixed(2)} ms, ${r.kernelSpeedup.toFixed(2)}x`);
+    if (flags.byOp) printByOp({ ms: r.kernelOriginal, byOp: r.kernelByOp.original }, { ms: r.kernelFused, byOp: r.kernelByOp.fused });
   }
   if (flags.json) console.log(JSON.stringify(results, null, 2));
 }
 
-await main();
+await main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exitCode = 2;
+});

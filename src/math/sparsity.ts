@@ -7,6 +7,7 @@
  * output column: the layout sparse tensor cores need (for a weight stored [N, K], M contiguous elements of a
  * row).
  */
+import { kthSmallest } from './select.js';
 
 export interface NmPattern {
   /** Non-zeros kept per group, at most. */
@@ -71,12 +72,12 @@ export function markLowest(scores: ArrayLike<number>, mask: Uint8Array, start: n
   if (count <= 0) return;
   const len = end - start;
   if (count >= len) { mask.fill(1, start, end); return; }
-  const sorted = new Float64Array(len);
-  for (let i = 0; i < len; i++) sorted[i] = scores[start + i]!;
-  sorted.sort();
-  const threshold = sorted[count - 1]!;
+  const copy = new Float64Array(len);
+  // NaN scores rank last, as in a sorted order.
+  for (let i = 0; i < len; i++) { const s = scores[start + i]!; copy[i] = Number.isNaN(s) ? Infinity : s; }
+  const threshold = kthSmallest(copy, count - 1);
   let below = 0;
-  for (let i = 0; i < count; i++) if (sorted[i]! < threshold) below++;
+  for (let i = start; i < end; i++) if (scores[i]! < threshold) below++;
   let ties = count - below;
   for (let i = start; i < end; i++) {
     const s = scores[i]!;

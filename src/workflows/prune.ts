@@ -22,12 +22,14 @@ import { findPrunableLayers } from '../../passes/prune/engine/layers.js';
 
 /**
  * `--method` -> the pass that implements it, whether it needs calibration data, and whether it prunes to a
- * sparsity (--sparsity / --pattern required). A new method (structured pruning) is one more entry.
+ * sparsity (--sparsity / --pattern required). `structured` takes no sparsity: it removes whole heads, FFN
+ * channels or blocks (--heads, --ffn-ratio, --layers) and the tensors shrink.
  */
 export const PRUNE_METHODS = {
   magnitude: { pass: 'prune-magnitude', needsCalibration: false, takesSparsity: true },
   wanda: { pass: 'prune-wanda', needsCalibration: true, takesSparsity: true },
   sparsegpt: { pass: 'prune-sparsegpt', needsCalibration: true, takesSparsity: true },
+  structured: { pass: 'prune-structured', needsCalibration: false, takesSparsity: false },
 } as const satisfies Record<string, { pass: string; needsCalibration: boolean; takesSparsity: boolean }>;
 export type PruneMethodName = keyof typeof PRUNE_METHODS;
 
@@ -56,7 +58,10 @@ export interface LayerSparsity {
   readonly nmOk: boolean | undefined;
 }
 
-/** The linear layers of the pruned model whose weights changed, as read from both models. */
+/**
+ * The linear layers of the pruned model whose weights changed, as read from both models. A layer whose
+ * weight changed shape (structured pruning) is not a sparsity figure: it is left to the structured report.
+ */
 export async function layerSparsity(original: Model, pruned: Model, data: Dataset | undefined, pattern: NmPattern | undefined): Promise<LayerSparsity[]> {
   const before = new Map(findPrunableLayers(original).layers.map((l) => [l.node.output(0).name, l]));
   const rows: (Omit<LayerSparsity, 'relativeError'> & { value: string })[] = [];
@@ -66,7 +71,7 @@ export async function layerSparsity(original: Model, pruned: Model, data: Datase
     if (!dense) continue;
     const w = l.weight.initializer!;
     const d = dense.weight.initializer!;
-    if (w.byteSource === d.byteSource) continue;
+    if (w.byteSource === d.byteSource || w.elementCount !== d.elementCount) continue;
     const params = w.elementCount;
     const zerosAfter = countZeros(w.toFloat32());
     rows.push({
@@ -103,4 +108,27 @@ export async function gzipBytes(files: readonly string[]): Promise<number> {
     total += bytes;
   }
   return total;
+}
+
+export interface LayerShrink {
+  readonly layer: string;
+  readonly paramsBefore: number;
+  /** 0 when the layer is gone (its block was removed). */
+  readonly paramsAfter: number;
+}
+
+/**
+ * Linear layers whose weight changed size, paired by output name (an edit keeps the names of the values it
+ * does not remove): parameter counts before and after, never element by element, since the shapes differ.
+ */
+export function layerShrink(original: Model, pruned: Model): LayerShrink[] {
+  const after = new Map(findPrunableLayers(pruned).layers.map((l) => [l.node.output(0).name, l]));
+  const rows: LayerShrink[] = [];
+  for (const d of findPrunableLayers(original).layers) {
+    const p = after.get(d.node.output(0).name);
+    const paramsBefore = d.weight.initializer!.elementCount;
+    const paramsAfter = p ? p.weight.initializer!.elementCount : 0;
+    if (paramsAfter !== paramsBefore) rows.push({ layer: d.label, paramsBefore, paramsAfter });
+  }
+  return rows;
 }

@@ -16,6 +16,7 @@ import { expandUnits, keepHighest } from './ranking.js';
 import { refitRows } from './refit.js';
 import { selectByObs } from './obs.js';
 import type { InputStatistics } from './statistics.js';
+import { heldOutRidge, type GramSplit, type RidgeChoice } from './ridge.js';
 
 export interface HeadsPlan {
   readonly block: TransformerBlock;
@@ -127,6 +128,15 @@ function setHeadAttributes(plan: HeadsPlan, heads: number, kvHeads: number): num
     changed++;
   }
   return changed;
+}
+
+/** The output projection's refit ridge, chosen on held-out rows for keeping the groups of highest score. */
+export function headsRidge(plan: HeadsPlan, request: number, stats: InputStatistics, split: GramSplit): RidgeChoice {
+  const keep = plan.kvHeads - groupsToRemove(plan, request);
+  const rep = plan.heads / plan.kvHeads;
+  const groups = keepHighest(groupScores(plan, stats), keep);
+  const o = weightSlot(plan.o);
+  return heldOutRidge(logicalWeight(o), o.k, o.n, split, expandUnits(groups, rep * plan.headDim));
 }
 
 /** Key/value groups to keep: the cheapest to refit away when a Gram matrix is given, else the highest scores. */

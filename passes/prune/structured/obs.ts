@@ -9,13 +9,30 @@
  */
 import { dampedInverseFactor, inverseFactor } from '../../../src/math/least-squares.js';
 
-/** The units (groups of `size` consecutive inputs) to keep, ascending. */
-export function selectByObs(w: Float32Array, k: number, n: number, gram: Float64Array, size: number, keep: number, ridge: number): number[] {
+/** The units (groups of `size` consecutive inputs) to keep, ascending, `keep` of the first `removable`. */
+export function selectByObs(w: Float32Array, k: number, n: number, gram: Float64Array, size: number, keep: number, ridge: number, removable = k / size): number[] {
+  const removed = new Set(obsRemovalOrder(w, k, n, gram, size, removable - keep, ridge, removable).units);
+  return Array.from({ length: removable }, (_, i) => i).filter((u) => !removed.has(u));
+}
+
+export interface RemovalOrder {
+  /** Units in the order they are removed. */
+  readonly units: number[];
+  /** The output error each removal adds, after the optimal correction of the ones before it. */
+  readonly costs: number[];
+}
+
+/**
+ * The first `count` units the greedy criterion removes, with the cost of each step. Only the first
+ * `removable` units are candidates (the rest, e.g. a constant input standing for a bias, always stay).
+ */
+export function obsRemovalOrder(w: Float32Array, k: number, n: number, gram: Float64Array, size: number, count: number, ridge: number, removable = k / size): RemovalOrder {
   const inv = inverseOf(gram, k, ridge);
   const weights = Float64Array.from(w);
-  const units = k / size;
-  const alive = new Set(Array.from({ length: units }, (_, i) => i));
-  while (alive.size > keep) {
+  const alive = new Set(Array.from({ length: removable }, (_, i) => i));
+  const units: number[] = [];
+  const costs: number[] = [];
+  while (units.length < count && alive.size > 1) {
     let best = -1;
     let bestCost = Infinity;
     let bestFactor: Float64Array | undefined;
@@ -26,8 +43,10 @@ export function selectByObs(w: Float32Array, k: number, n: number, gram: Float64
     }
     if (bestFactor) downdate(inv, weights, k, n, best * size, size, bestFactor);
     alive.delete(best);
+    units.push(best);
+    costs.push(bestCost);
   }
-  return [...alive].sort((a, b) => a - b);
+  return { units, costs };
 }
 
 /** (XᵀX + λI)⁻¹ as a full K×K matrix; inputs never active get a unit diagonal. */

@@ -9,7 +9,7 @@
  */
 import type { Model } from '../../../src/ir/model.js';
 import type { Dataset } from '../../../src/data/dataset.js';
-import { applyFfn, ffnKeepCount, type FfnPlan, type FfnResult } from './ffn.js';
+import { applyFfn, type FfnPlan, type FfnResult } from './ffn.js';
 import { logicalWeight, storeWeight, weightSlot } from './weights.js';
 import { collectProducts, type ProductRequest } from './products.js';
 import { solveRidge } from './refit.js';
@@ -19,7 +19,8 @@ import { ridgeValue } from '../../../src/math/least-squares.js';
 export type RefitTarget = 'output' | 'residual';
 
 export interface SequentialOptions {
-  readonly ratio: number;
+  /** Channels kept. */
+  readonly keep: number;
   readonly ridge: number;
   readonly rows: number;
   readonly target: RefitTarget;
@@ -49,7 +50,7 @@ export async function pruneFfnAgainstDense(model: Model, dense: Model, data: Dat
   for (let i = 0; i < rhs.length; i++) rhs[i]! += lambda * w[i]!;
   if (denseStream && ownStream) for (let i = 0; i < rhs.length; i++) rhs[i]! += denseStream[i]! - ownStream[i]!;
   const best = Float32Array.from(solveRidge(gram, k, rhs, n, o.ridge));
-  const keep = selectByObs(best, k, n, gram, 1, ffnKeepCount(plan.width, o.ratio), o.ridge);
+  const keep = selectByObs(best, k, n, gram, 1, o.keep, o.ridge);
   storeWeight(d, best, k, n);
   return applyFfn(plan, keep, gram, o.ridge);
 }

@@ -97,6 +97,27 @@ export function keepRows(l: Linear, keep: readonly number[], rows?: Float32Array
   storeWeight(slot, out, keep.length, slot.n);
 }
 
+/** Adds `bias` [N] to the layer's output: into its bias when it has one, else through a new Add after it. */
+export function addOutputBias(l: Linear, bias: Float32Array): void {
+  const n = bias.length;
+  const own = biasOf(l, n);
+  if (own) {
+    const b = constantTensor(own.node.inputs[own.index])!.toFloat32();
+    replaceConstant(own.node, own.index, Float32Array.from(b, (x, i) => x + bias[i]!), [n]);
+    return;
+  }
+  const g = l.node.graph;
+  const out = l.output;
+  const readers = new Set(out.consumers());
+  const hint = `${l.node.name}_bias`;
+  const constant = g.addConstant(hint, Tensor.fromTyped(hint, DType.FLOAT, [n], Float32Array.from(bias)));
+  const add = g.addNode({ opType: 'Add', inputs: [out, constant], before: g.nodes.find((x) => readers.has(x)) });
+  const sum = add.output(0);
+  if (out.type) sum.type = out.type;
+  out.replaceAllUsesWith(sum);
+  add.setInput(0, out);
+}
+
 /** The bias of a layer: Gemm's C, or an Add of a constant [N] right after the product. */
 export function biasOf(l: Linear, n: number): { node: Node; index: number } | undefined {
   const is = (v: Value | null | undefined) => constantTensor(v)?.dims.length === 1 && constantTensor(v)!.dims[0] === n && constantTensor(v)!.dtype === DType.FLOAT;

@@ -26,6 +26,10 @@ export interface PruneFlags {
   readonly labels?: string;
   readonly evalRows?: number;
   readonly options?: string;
+  readonly heads?: number;
+  readonly ffnRatio?: number;
+  readonly layers?: string;
+  readonly importance?: string;
   readonly verify: boolean;
   readonly externalData?: boolean;
 }
@@ -39,7 +43,14 @@ const FLAG_OPTIONS: readonly [keyof PruneFlags, string][] = [
   ['reconstruct', 'reconstruct'],
   ['includeHead', 'includeHead'],
   ['embeddings', 'includeEmbeddings'],
+  ['heads', 'heads'],
+  ['ffnRatio', 'ffnRatio'],
+  ['importance', 'importance'],
 ];
+
+const IMPORTANCE = ['auto', 'norm', 'activation'];
+/** The options of structured pruning that say what to remove. */
+const SHRINK_OPTIONS = ['heads', 'ffnRatio', 'layers'];
 
 export function parseMethod(raw: string): PruneMethodName {
   if (!Object.hasOwn(PRUNE_METHODS, raw)) throw new ConfigError(`--method must be one of ${Object.keys(PRUNE_METHODS).join(', ')}, got '${raw}'`);
@@ -61,6 +72,7 @@ export function pruneRequest(flags: PruneFlags): PruneRequest {
   const { pass, needsCalibration, takesSparsity } = PRUNE_METHODS[method];
   const pattern = parsePatternFlag(flags.pattern);
   if (takesSparsity) checkSparsity(flags.sparsity, pattern);
+  else checkShrinkFlags(flags, method);
   if (flags.scope !== undefined && flags.scope !== 'layer' && flags.scope !== 'global') throw new ConfigError(`--scope must be layer or global, got '${flags.scope}'`);
   if (pattern && flags.scope === 'global') throw new ConfigError('--pattern fixes the sparsity of every group: --scope global does not apply');
   if (flags.schedule !== undefined && !(Number.isInteger(flags.schedule) && flags.schedule >= 1)) throw new ConfigError(`--schedule expects a whole number of steps ≥ 1, got ${flags.schedule}`);
@@ -74,10 +86,20 @@ export function pruneRequest(flags: PruneFlags): PruneRequest {
     if (shape && !(option in shape)) throw new ConfigError(`${cliFlagName(flag)} does not apply to --method ${method}`);
     options[option] = value;
   }
+  const layers = parseLayers(flags.layers);
+  if (layers) {
+    if (shape && !('layers' in shape)) throw new ConfigError(`--layers does not apply to --method ${method}`);
+    options.layers = layers;
+  }
+  if (!takesSparsity && flags.calibRows !== undefined && shape && 'calibrationRows' in shape) options.calibrationRows = Math.max(1, flags.calibRows);
   if (pattern) options.sparsity = patternSparsity(pattern);
   const exclude = splitExclude(flags.exclude);
+  if (exclude.length && shape && !('exclude' in shape)) throw new ConfigError(`--exclude does not apply to --method ${method}`);
   if (exclude.length) options.exclude = exclude;
   if (flags.options) Object.assign(options, parseOptionsJson(flags.options));
+  if (!takesSparsity && !SHRINK_OPTIONS.some((o) => options[o] !== undefined)) {
+    throw new ConfigError(`--method ${method} needs what to remove: --heads H, --ffn-ratio R and/or --layers I,J`);
+  }
   return { method, pass, options: refuseUnknownOptions(pass, options) };
 }
 
@@ -90,4 +112,23 @@ function checkSparsity(sparsity: number | undefined, pattern: NmPattern | undefi
   if (pattern && Math.abs(sparsity - patternSparsity(pattern)) > 1e-9) {
     throw new ConfigError(`--pattern ${pattern.n}:${pattern.m} prunes ${patternSparsity(pattern)} of the weights; --sparsity ${sparsity} contradicts it (leave it out)`);
   }
+}
+
+/** Structured pruning removes whole units (heads, FFN channels, blocks): no sparsity or pattern. */
+function checkShrinkFlags(flags: PruneFlags, method: PruneMethodName): void {
+  const given = flags.sparsity !== undefined ? '--sparsity' : flags.pattern !== undefined ? '--pattern' : undefined;
+  if (given) throw new ConfigError(`${given} does not apply to --method ${method}: it removes whole heads, FFN channels or blocks (--heads, --ffn-ratio, --layers)`);
+  if (flags.heads !== undefined && !(flags.heads > 0)) throw new ConfigError(`--heads expects a count ≥ 1 or a fraction in (0, 1), got ${flags.heads}`);
+  if (flags.ffnRatio !== undefined && !(flags.ffnRatio > 0 && flags.ffnRatio < 1)) throw new ConfigError(`--ffn-ratio must be in (0, 1), got ${flags.ffnRatio}`);
+  if (flags.importance !== undefined && !IMPORTANCE.includes(flags.importance)) throw new ConfigError(`--importance must be one of ${IMPORTANCE.join(', ')}, got '${flags.importance}'`);
+  if (flags.importance === 'activation' && !flags.calib) throw new ConfigError('--importance activation ranks by calibration activations: give --calib DATA');
+}
+
+/** `--layers 1,3` -> [1, 3]: block indices, counted from 0. */
+export function parseLayers(raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const out = parts.map(Number);
+  if (!parts.length || out.some((n) => !Number.isInteger(n) || n < 0)) throw new ConfigError(`--layers expects block indices counted from 0, like 1,3; got '${raw}'`);
+  return [...new Set(out)].sort((a, b) => a - b);
 }

@@ -6,8 +6,9 @@ import fuseRmsNorm from './fuse-rms-norm.js';
 import fuseGelu from './fuse-gelu.js';
 import fuseAttention from './fuse-attention.js';
 import fuseSkipNorm from './fuse-skip-norm.js';
+import mergeProjections from './merge-projections.js';
 
-export const fusionPasses: readonly Pass[] = [foldShapeConstants, fuseLayerNorm, fuseRmsNorm, fuseGelu, fuseAttention, fuseSkipNorm] as Pass[];
+export const fusionPasses: readonly Pass[] = [foldShapeConstants, fuseLayerNorm, fuseRmsNorm, fuseGelu, fuseAttention, fuseSkipNorm, mergeProjections] as Pass[];
 
 /**
  * Shape arithmetic is folded first so that the patterns are matchable; norms before the residual Add is

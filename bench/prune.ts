@@ -17,6 +17,7 @@ import { loadModel } from '../src/io/load.js';
 import { measurePruneMemory, type MemoryResult } from './prune/memory.js';
 import { measurePrunedSpeed, type SpeedResult } from './prune/speed.js';
 import { BENCH_LLAMA, buildBenchLlama, describeShape } from './prune/llama-model.js';
+import { readFlags } from './lib/argv.js';
 
 interface Flags {
   params: number; hidden: number; vocab: number; sparsity: number; ffnRatio: number;
@@ -32,23 +33,7 @@ function parseFlags(argv: readonly string[]): Flags {
     params: 1.05e9, hidden: 2048, vocab: 32000, sparsity: 0.5, ffnRatio: 0.25, runs: 30, tokens: 128, threads: 2,
     memory: true, speed: true, json: false, dir: os.tmpdir(), tiny: TINY,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    const num = (): number => {
-      const n = Number(value());
-      if (!(n > 0)) throw new Error(`${arg} expects a positive number\n${USAGE}`);
-      return n;
-    };
-    const fraction = (): number => {
-      const n = num();
-      if (!(n < 1)) throw new Error(`${arg} expects a fraction in (0, 1)\n${USAGE}`);
-      return n;
-    };
+  for (const { arg, value, positive: num, fraction } of readFlags(argv, USAGE)) {
     if (arg === '--params') f.params = num();
     else if (arg === '--hidden') f.hidden = Math.round(num());
     else if (arg === '--vocab') f.vocab = Math.round(num());

@@ -1,5 +1,6 @@
 /** Command-line flags of the I/O benchmark. */
 import os from 'node:os';
+import { readFlags } from './argv.js';
 
 export interface IoBenchFlags {
   /** Size of the generated model in GB (10^9 bytes). */
@@ -17,19 +18,7 @@ const USAGE = 'usage: npm run bench:io -- [--gb 1.2] [--hidden 1024] [--vocab 32
 
 export function parseFlags(argv: readonly string[]): IoBenchFlags {
   const flags = { gb: 1.2, hidden: 1024, vocab: 32000, dir: os.tmpdir(), json: false, repeat: 2 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    const positive = (): number => {
-      const raw = value();
-      const n = Number(raw);
-      if (!(n > 0)) throw new Error(`${arg} expects a positive number, got '${raw}'\n${USAGE}`);
-      return n;
-    };
+  for (const { arg, value, positive } of readFlags(argv, USAGE)) {
     if (arg === '--gb') flags.gb = positive();
     else if (arg === '--hidden') flags.hidden = Math.round(positive());
     else if (arg === '--vocab') flags.vocab = Math.round(positive());

@@ -95,10 +95,13 @@ export function searchBlockParams(values: Float32Array, bits: number, symmetric:
     const candidate = symmetric
       ? { scale: Math.fround(base.scale * ratio), zeroPoint: base.zeroPoint }
       : shrinkAsymmetric(values, bits, ratio);
+    const { scale, zeroPoint } = candidate;
     let err = 0;
-    for (const v of values) {
-      const q = Math.min(qmax, Math.max(0, Math.round(v / candidate.scale) + candidate.zeroPoint));
-      const d = (q - candidate.zeroPoint) * candidate.scale - v;
+    // A sum of squares only grows: once it reaches the best so far, this ratio cannot win.
+    for (let i = 0; i < values.length && err < bestErr; i++) {
+      const v = values[i]!;
+      const q = Math.min(qmax, Math.max(0, Math.round(v / scale) + zeroPoint));
+      const d = (q - zeroPoint) * scale - v;
       err += d * d;
     }
     if (err < bestErr) { bestErr = err; best = candidate; }

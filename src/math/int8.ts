@@ -141,19 +141,24 @@ function searchScales(data: Float32Array, rows: number, cols: number, granularit
     for (const ratio of CLIP_RATIOS) {
       const lo = p.lo[g]! * ratio, hi = p.hi[g]! * ratio;
       const c = p.signed ? symmetricParams(lo, hi, p.qmax) : asymmetricParams(lo, hi);
-      const error = roundingError(values, c.scale, c.zeroPoint, p.qmin, p.qmax);
+      const error = roundingError(values, c.scale, c.zeroPoint, p.qmin, p.qmax, bestError);
       if (error < bestError) { bestError = error; p.scales[g] = c.scale; p.zeroPoints[g] = c.zeroPoint; }
     }
   }
 }
 
-function roundingError(values: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
+/** Σ (dequantized − value)²; stops as soon as the sum reaches `bound` (that trial cannot win any more). */
+function roundingError(values: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, bound: number): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    const q = roundHalfAway(v / scale) + zeroPoint;
-    const d = ((q < qmin ? qmin : q > qmax ? qmax : q) - zeroPoint) * scale - v;
-    sum += d * d;
+  for (let start = 0; start < values.length; start += 256) {
+    const end = Math.min(values.length, start + 256);
+    for (let i = start; i < end; i++) {
+      const v = values[i]!;
+      const q = roundHalfAway(v / scale) + zeroPoint;
+      const d = ((q < qmin ? qmin : q > qmax ? qmax : q) - zeroPoint) * scale - v;
+      sum += d * d;
+    }
+    if (sum >= bound) return sum;
   }
   return sum;
 }

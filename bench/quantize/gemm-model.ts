@@ -2,7 +2,7 @@
  * A model where matrix products are nearly all the work: `layers` blocks of MatMul(width -> inner), Relu,
  * MatMul(inner -> width) with a residual Add, on float activations [1, tokens, width]. Seeded weights.
  */
-import { Model } from '../../src/ir/model.js';
+import { scratchModel, type Model } from '../../src/ir/model.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { DType } from '../../src/ir/dtype.js';
 import { mulberry32 } from '../../src/runtime/feeds.js';
@@ -14,9 +14,7 @@ export interface GemmShape {
 }
 
 export function buildGemmModel({ layers, width, inner }: GemmShape, seed = 1): Model {
-  const model = new Model('gemm-chain');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
+  const model = scratchModel('gemm-chain');
   model.producerName = 'llmopt-bench';
   const g = model.graph;
   const random = mulberry32(seed);

@@ -1,6 +1,6 @@
 /** Opens a model file in onnxruntime for benchmarking and times the session creation. */
 import { Session } from '../runtime/session.js';
-import { Model } from '../ir/model.js';
+import { scratchModel } from '../ir/model.js';
 import { DType } from '../ir/dtype.js';
 import { RuntimeError } from '../errors.js';
 import { checkProvider, missingProvider, type ExecutionProvider } from './providers.js';
@@ -36,9 +36,7 @@ export async function openSession(file: string, options: OpenOptions): Promise<O
  * kernel registries) is paid before any model is measured rather than charged to the first one.
  */
 export async function initRuntime(): Promise<void> {
-  const model = new Model('warm-up');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
+  const model = scratchModel('warm-up');
   const x = model.graph.addInput('x', { elemType: DType.FLOAT, shape: [1] });
   const y = model.graph.addNode({ opType: 'Identity', inputs: [x], outputs: ['y'] }).output(0);
   y.type = { elemType: DType.FLOAT, shape: [1] };

@@ -13,7 +13,7 @@
  * (p = v / Σv) and compared with the student's log-probabilities at the same indices. Outputs: `loss`,
  * `kl` and `ce` (scalars). α and T are constants of the graph, and recorded in its metadata.
  */
-import { Model } from '../ir/model.js';
+import { scratchModel, type Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import { Tensor } from '../ir/tensor.js';
 import { DType } from '../ir/dtype.js';
@@ -33,10 +33,7 @@ export interface LossGraphOptions {
 const TINY = 1e-30;
 
 export function buildLossModel(o: LossGraphOptions): Model {
-  const model = new Model('distillation_loss');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
-  model.producerName = 'llmopt';
+  const model = scratchModel('distillation_loss');
   model.metadata.set('llmopt.loss', 'alpha*T^2*KL(p_teacher||softmax(z/T)) + (1-alpha)*CE(z, labels), means over labels != -100');
   model.metadata.set('llmopt.alpha', String(o.alpha));
   model.metadata.set('llmopt.temperature', String(o.temperature));

@@ -3,7 +3,7 @@
  * products of one batch run in onnxruntime (two Gemm with transA, multi-threaded float32); the sums across
  * batches are kept in float64 here, so memory is fixed whatever the number of rows.
  */
-import { Model } from '../ir/model.js';
+import { scratchModel, type Model } from '../ir/model.js';
 import { DType } from '../ir/dtype.js';
 import { Session } from '../runtime/session.js';
 
@@ -43,10 +43,7 @@ function accumulate(sum: Float64Array, part: Float32Array): void {
 
 /** x[T, K], e[T, N] -> xtx = xᵀx, xte = xᵀe. */
 function productModel(): Model {
-  const model = new Model('cross_products');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
-  model.producerName = 'llmopt';
+  const model = scratchModel('cross_products');
   const g = model.graph;
   const x = g.addInput('x', { elemType: DType.FLOAT, shape: ['rows', 'k'] });
   const e = g.addInput('e', { elemType: DType.FLOAT, shape: ['rows', 'n'] });

@@ -75,3 +75,11 @@ export class Model {
     return name;
   }
 }
+
+/** An empty model for a computation the tool runs itself: IR 8, the default ONNX domain at `opset`. */
+export function scratchModel(graphName: string, opset = 17): Model {
+  const model = new Model(graphName);
+  model.opsetImports = [{ domain: '', version: opset }];
+  model.producerName = 'llmopt';
+  return model;
+}

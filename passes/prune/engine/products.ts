@@ -4,7 +4,7 @@
  * MatMul model, both operands fed per call, one session for the whole pass): some 50× the speed of a
  * JavaScript loop here. Small products stay in JavaScript, where a session call would cost more.
  */
-import { Model } from '../../../src/ir/model.js';
+import { scratchModel, type Model } from '../../../src/ir/model.js';
 import { DType } from '../../../src/ir/dtype.js';
 import { Session } from '../../../src/runtime/session.js';
 import { jsProduct, type MatrixProduct } from '../../../src/math/least-squares.js';
@@ -41,10 +41,7 @@ export class ProductFactory {
 
 /** y[R, K] = MatMul(p[R, K], a[K, K]). */
 function productModel(): Model {
-  const model = new Model('product');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
-  model.producerName = 'llmopt';
+  const model = scratchModel('product');
   const g = model.graph;
   const p = g.addInput('p', { elemType: DType.FLOAT, shape: ['rows', 'k'] });
   const a = g.addInput('a', { elemType: DType.FLOAT, shape: ['k', 'k'] });

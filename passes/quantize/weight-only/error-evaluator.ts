@@ -7,7 +7,7 @@
  *   whole layer:  gram [K,K],         diff [A,K,N]      -> MatMul -> Mul(diff) -> ReduceSum(1,2) -> [A]
  *   per block:    gram [B,b,b] (G_bb), diff [A,B,b,N]  -> MatMul -> Mul(diff) -> ReduceSum(2)   -> [A,B,N]
  */
-import { Model } from '../../../src/ir/model.js';
+import { scratchModel, type Model } from '../../../src/ir/model.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { DType } from '../../../src/ir/dtype.js';
 import { Session } from '../../../src/runtime/session.js';
@@ -49,9 +49,7 @@ export class QuadraticErrorEvaluator {
 }
 
 function errorModel(gramShape: readonly string[], diffShape: readonly string[], axes: readonly number[]): Model {
-  const model = new Model('quadratic-error');
-  model.irVersion = 8;
-  model.opsetImports = [{ domain: '', version: 17 }];
+  const model = scratchModel('quadratic-error');
   const g = model.graph;
   const gram = g.addInput('gram', { elemType: DType.FLOAT, shape: gramShape });
   const diff = g.addInput('diff', { elemType: DType.FLOAT, shape: diffShape });

@@ -5,6 +5,7 @@
 import type { Tensor } from '../../../src/ir/tensor.js';
 import type { Value } from '../../../src/ir/value.js';
 import { DType } from '../../../src/ir/dtype.js';
+import { constantTensor } from '../../../src/analysis/constants.js';
 
 /** Element types whose bytes are concatenated as they are. */
 export const MERGEABLE_DTYPES: ReadonlySet<number> = new Set([DType.FLOAT, DType.FLOAT16]);
@@ -26,11 +27,7 @@ function readOnce(v: Value): boolean {
 
 /** The tensor behind an initializer (not an overridable graph input) or a Constant node. */
 export function constantOf(v: Value): Tensor | undefined {
-  if (v.initializer) return v.isGraphInput ? undefined : v.initializer;
-  const p = v.producer;
-  if (p?.opType !== 'Constant' || p.domain !== '') return undefined;
-  const a = p.attr('value');
-  return a?.type === 'tensor' ? a.value : undefined;
+  return v.isGraphInput ? undefined : constantTensor(v);
 }
 
 /**

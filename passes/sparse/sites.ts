@@ -1,14 +1,14 @@
 /**
  * Where attention happens, in graph order (the order `layers` counts in):
  *   com.microsoft GroupQueryAttention | MultiHeadAttention | Attention, ai.onnx Attention (opset 23)
- *   unfused: Softmax over the last axis of scores that come from a MatMul (through masks and scales)
- *            and whose probabilities feed a MatMul (the product with the values)
+ *   unfused: Softmax over the last axis of an attention core as analysis finds it (scores from a product
+ *            of two activations through masks and scales, probabilities multiplied with the values)
  * Whether an unfused attention is causal is learned by running it (probeCausal), not from its mask's nodes.
  */
 import type { Graph } from '../../src/ir/graph.js';
 import type { Model } from '../../src/ir/model.js';
 import type { Node } from '../../src/ir/node.js';
-import type { Value } from '../../src/ir/value.js';
+import { findAttentionCores } from '../../src/analysis/attention.js';
 import type { FactTable } from '../../src/pattern/facts.js';
 import { evaluate } from '../../src/pattern/evaluate.js';
 import { randomFeeds } from '../../src/runtime/feeds.js';
@@ -20,16 +20,12 @@ export interface Site {
   readonly kind: SiteKind;
 }
 
-const MS = 'com.microsoft';
-const PASS_THROUGH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Identity', 'Tanh']);
-
-function fusedKind(node: Node): SiteKind | undefined {
-  if (node.domain === MS && node.opType === 'GroupQueryAttention') return 'gqa';
-  if (node.domain === MS && node.opType === 'MultiHeadAttention') return 'mha';
-  if (node.domain === MS && node.opType === 'Attention') return 'attention';
-  if (!node.domain && node.opType === 'Attention') return 'attention23';
-  return undefined;
-}
+const FUSED_KINDS: Readonly<Record<string, SiteKind>> = {
+  'com.microsoft.GroupQueryAttention': 'gqa',
+  'com.microsoft.MultiHeadAttention': 'mha',
+  'com.microsoft.Attention': 'attention',
+  Attention: 'attention23',
+};
 
 /** Softmax over the last axis (opset < 13 coerces to 2-D at `axis`, so only an explicit last axis counts). */
 function overLastAxis(node: Node, facts: FactTable): boolean {
@@ -39,29 +35,11 @@ function overLastAxis(node: Node, facts: FactTable): boolean {
   return axis === -1 || (rank !== undefined && axis === rank - 1);
 }
 
-/** A MatMul within a few mask/scale steps above `v`. */
-function fromMatMul(v: Value | null | undefined, depth: number): boolean {
-  const p = v?.producer;
-  if (!p || depth > 5) return false;
-  if (p.opType === 'MatMul') return true;
-  if (!PASS_THROUGH.has(p.opType)) return false;
-  return p.inputs.some((x) => !!x && !x.initializer && fromMatMul(x, depth + 1));
-}
-
-function feedsMatMul(v: Value, depth = 0): boolean {
-  return v.uses.some(({ node, index }) => (node.opType === 'MatMul' && index === 0)
-    || (depth < 2 && (node.opType === 'Cast' || node.opType === 'Identity') && feedsMatMul(node.output(0), depth + 1)));
-}
-
-function isAttentionSoftmax(node: Node, facts: FactTable): boolean {
-  return node.opType === 'Softmax' && !node.domain && overLastAxis(node, facts) && fromMatMul(node.inputs[0], 0) && feedsMatMul(node.output(0));
-}
-
 export function findSites(graph: Graph, facts: FactTable): Site[] {
   const sites: Site[] = [];
-  for (const node of graph.nodes) {
-    const kind = fusedKind(node) ?? (isAttentionSoftmax(node, facts) ? 'softmax' : undefined);
-    if (kind) sites.push({ node, kind });
+  for (const core of findAttentionCores(graph)) {
+    const kind = core.form === 'fused' ? FUSED_KINDS[core.op] : overLastAxis(core.node, facts) ? 'softmax' : undefined;
+    if (kind) sites.push({ node: core.node, kind });
   }
   return sites;
 }

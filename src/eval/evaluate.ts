@@ -58,6 +58,11 @@ export function describeQuality(q: Quality): string {
   return q.kind === 'perplexity' ? `perplexity ${q.perplexity.toFixed(4)}` : `MLM accuracy ${q.accuracy.toFixed(4)} (loss ${q.loss.toFixed(4)})`;
 }
 
+/** "perplexity 3.2953 -> perplexity 3.3121 (relative drop 0.51 %)". */
+export function describeQualityChange(baseline: Quality, after: Quality): string {
+  return `${describeQuality(baseline)} -> ${describeQuality(after)} (relative drop ${(relativeDrop(baseline, after) * 100).toFixed(2)} %)`;
+}
+
 function checkIds(ids: HostTensor): [number, number] {
   if (ids.dims.length !== 2 || ids.dtype !== DType.INT64) throw new ConfigError(`token data must be int64 [rows, sequence], got dims [${ids.dims}]`);
   return [ids.dims[0]!, ids.dims[1]!];

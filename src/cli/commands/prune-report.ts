@@ -3,7 +3,7 @@ import type { Report, Section } from '../../report/report.js';
 import { formatBytes, formatCount, formatMs } from '../../report/report.js';
 import type { StepReport } from '../../pipeline/manager.js';
 import type { LayerSparsity, PruneRequest } from '../../workflows/prune.js';
-import { describeQuality, relativeDrop, type Quality } from '../../eval/evaluate.js';
+import { describeQualityChange, type Quality } from '../../eval/evaluate.js';
 
 export interface Sizes {
   readonly bytes: number;
@@ -24,7 +24,12 @@ export interface PruneSummary {
   readonly quality?: Quality;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+export const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** The pass's time, and the calibration rows it read. */
+export function passTimeLine(step: StepReport | undefined, calibrationRows: number | undefined): string {
+  return `time: ${step ? formatMs(step.ms) : '–'} for the pass${calibrationRows ? `, ${calibrationRows} calibration rows` : ''}`;
+}
 
 export function pruneReport(s: PruneSummary): Report {
   const params = s.layers.reduce((n, l) => n + l.params, 0);
@@ -36,11 +41,11 @@ export function pruneReport(s: PruneSummary): Report {
     `pruned layers: ${s.layers.length}, ${formatCount(params)} weights, non-zeros ${formatCount(before)} -> ${formatCount(after)} (sparsity ${pct(params ? 1 - after / params : 0)})`,
     `whole model: ${formatCount(s.model.params)} float parameters, zeros ${pct(s.model.zerosBefore / Math.max(1, s.model.params))} -> ${pct(s.model.zerosAfter / Math.max(1, s.model.params))}`,
     `size: ${formatBytes(s.dense.bytes)} -> ${formatBytes(s.pruned.bytes)}; gzip ${formatBytes(s.dense.gzipBytes)} -> ${formatBytes(s.pruned.gzipBytes)} (${(s.pruned.gzipBytes / Math.max(1, s.dense.gzipBytes)).toFixed(3)}x)`,
-    `time: ${s.step ? formatMs(s.step.ms) : '–'} for the pass${s.calibrationRows ? `, ${s.calibrationRows} calibration rows` : ''}`,
+    passTimeLine(s.step, s.calibrationRows),
   ];
   if (nm.length) lines.push(`N:M check: ${nm.filter((l) => l.nmOk).length}/${nm.length} layers pass`);
   if (s.baseline && s.quality) {
-    lines.push(`quality: ${describeQuality(s.baseline)} -> ${describeQuality(s.quality)} (relative drop ${(relativeDrop(s.baseline, s.quality) * 100).toFixed(2)} %)`);
+    lines.push(`quality: ${describeQualityChange(s.baseline, s.quality)}`);
   }
   const sections: Section[] = [{ title: 'Result', lines }];
   if (s.layers.length) {

@@ -1,10 +1,11 @@
 /** The summary of `llmopt prune --method structured`: per block heads, FFN channels, weights and error; totals. */
 import type { Cell, Report, Section } from '../../report/report.js';
-import { formatBytes, formatCount, formatMs } from '../../report/report.js';
+import { formatBytes, formatCount } from '../../report/report.js';
 import type { StepReport } from '../../pipeline/manager.js';
 import type { LayerShrink, PruneRequest } from '../../workflows/prune.js';
 import type { BlockShrink, ShrinkMeasure } from '../../workflows/prune-structured.js';
-import { describeQuality, relativeDrop, type Quality } from '../../eval/evaluate.js';
+import { describeQualityChange, type Quality } from '../../eval/evaluate.js';
+import { passTimeLine, pct } from './prune-report.js';
 
 export interface StructuredSummary {
   readonly input: string;
@@ -22,7 +23,6 @@ export interface StructuredSummary {
   readonly quality?: Quality;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const change = (before: number | undefined, after: number | undefined): string =>
   before === undefined || after === undefined ? '–' : before === after ? String(before) : `${before} -> ${after}`;
 
@@ -35,12 +35,12 @@ export function structuredPruneReport(s: StructuredSummary): Report {
     `linear layers resized: ${s.linears.length}, weights ${formatCount(s.linears.reduce((n, l) => n + l.paramsBefore, 0))} -> ${formatCount(s.linears.reduce((n, l) => n + l.paramsAfter, 0))}`,
     `blocks: ${m.blocks.length - m.blocks.filter((b) => b.removed).length} of ${m.blocks.length} kept`,
     `size: ${formatBytes(s.bytesBefore)} -> ${formatBytes(s.bytesAfter)} (${(s.bytesAfter / Math.max(1, s.bytesBefore)).toFixed(3)}x)`,
-    `time: ${s.step ? formatMs(s.step.ms) : '–'} for the pass${s.calibrationRows ? `, ${s.calibrationRows} calibration rows` : ''}`,
+    passTimeLine(s.step, s.calibrationRows),
   ];
   if (m.outputError) lines.push(`output '${m.outputError.value}': relative error ${m.outputError.relativeError.toExponential(2)} against the dense model on ${m.rows} rows`);
   else lines.push('output error: not measured (give --calib or --eval data)');
   if (s.baseline && s.quality) {
-    lines.push(`quality: ${describeQuality(s.baseline)} -> ${describeQuality(s.quality)} (relative drop ${(relativeDrop(s.baseline, s.quality) * 100).toFixed(2)} %)`);
+    lines.push(`quality: ${describeQualityChange(s.baseline, s.quality)}`);
   }
   const sections: Section[] = [{ title: 'Result', lines }];
   if (m.blocks.length) sections.push({ title: 'Blocks (relative error: the block\'s output stream against the dense model)', table: blockTable(m.blocks) });

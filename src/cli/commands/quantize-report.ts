@@ -3,7 +3,7 @@ import type { Report, Section } from '../../report/report.js';
 import { formatBytes, formatMs } from '../../report/report.js';
 import type { Mode } from './quantize-flags.js';
 import type { QuantizeOutcome, QuantizeRequest } from '../../workflows/quantize.js';
-import { describeQuality, relativeDrop, type Quality } from '../../eval/evaluate.js';
+import { describeQualityChange, type Quality } from '../../eval/evaluate.js';
 import type { LayerError } from '../../eval/layer-error.js';
 
 export interface QuantizeSummary {
@@ -31,8 +31,7 @@ export function quantizeReport(s: QuantizeSummary): Report {
     `time: ${formatMs(step?.ms ?? s.quantizeMs)} for the pass`,
   ];
   if (s.baseline && s.outcome.quality) {
-    const drop = relativeDrop(s.baseline, s.outcome.quality);
-    lines.push(`quality: ${describeQuality(s.baseline)} -> ${describeQuality(s.outcome.quality)} (relative drop ${(drop * 100).toFixed(2)} %)`);
+    lines.push(`quality: ${describeQualityChange(s.baseline, s.outcome.quality)}`);
   }
   if (s.maxDrop !== undefined) lines.push(`--max-drop ${s.maxDrop}: ${s.outcome.exclude.length - s.request.exclude.length} layers kept in float after ${s.outcome.attempts} attempt(s)`);
   const sections: Section[] = [{ title: 'Result', lines }];

@@ -7,6 +7,20 @@ import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import { isConstant } from './constants.js';
 
+/** Every node the values depend on: their producers and everything upstream of them. */
+export function upstreamNodes(values: Iterable<Value>): Set<Node> {
+  const seen = new Set<Node>();
+  const stack: Node[] = [];
+  for (const v of values) if (v.producer) stack.push(v.producer);
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    for (const input of node.inputs) if (input?.producer && !seen.has(input.producer)) stack.push(input.producer);
+  }
+  return seen;
+}
+
 /** Position of each node in its graph (ONNX graphs list nodes in topological order). */
 export class NodeOrder {
   private readonly at = new Map<Node, number>();

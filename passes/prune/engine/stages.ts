@@ -7,6 +7,7 @@
 import type { Node } from '../../../src/ir/node.js';
 import type { Value } from '../../../src/ir/value.js';
 import type { PrunableLayer } from './layers.js';
+import { upstreamNodes } from '../../../src/analysis/walk.js';
 
 export interface LayerGroup {
   readonly input: Value;
@@ -27,7 +28,7 @@ export function planStages(layers: readonly PrunableLayer[], sequential: boolean
   const level = new Map<LayerGroup, number>();
   const pending = [...groups.values()];
   // Levels in dependency order: a group waits until every group upstream of its input has one.
-  const upstream = new Map(pending.map((g) => [g, [...ancestors(g.input)].flatMap((n) => groupOf.get(n) ?? [])]));
+  const upstream = new Map(pending.map((g) => [g, [...upstreamNodes([g.input])].flatMap((n) => groupOf.get(n) ?? [])]));
   while (pending.length) {
     const ready = pending.findIndex((g) => upstream.get(g)!.every((u) => level.has(u)));
     if (ready < 0) throw new RangeError('linear layers depend on each other in a cycle');
@@ -37,17 +38,4 @@ export function planStages(layers: readonly PrunableLayer[], sequential: boolean
   const stages: LayerGroup[][] = [];
   for (const [g, l] of level) (stages[l] ??= []).push(g);
   return stages.filter((s) => s.length);
-}
-
-/** Nodes the value depends on (its producer and everything upstream of it). */
-function ancestors(v: Value): Set<Node> {
-  const seen = new Set<Node>();
-  const stack: Node[] = v.producer ? [v.producer] : [];
-  while (stack.length) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    for (const input of node.inputs) if (input?.producer && !seen.has(input.producer)) stack.push(input.producer);
-  }
-  return seen;
 }

@@ -9,11 +9,12 @@ import type { Model } from '../../../src/ir/model.js';
 import type { Node } from '../../../src/ir/node.js';
 import type { Value } from '../../../src/ir/value.js';
 import { Tensor } from '../../../src/ir/tensor.js';
+import { upstreamNodes } from '../../../src/analysis/walk.js';
 
 /** Value name -> the probe value holding the dense model's version; undefined if the twin cannot be built. */
 export function addDenseTwin(probe: Model, dense: Model, names: readonly string[]): Map<string, Value> | undefined {
   const g = probe.graph;
-  const needed = neededNodes(dense, names);
+  const needed = upstreamNodes(names.flatMap((name) => dense.graph.lookup(name) ?? []));
   if ([...needed].some((n) => n.subgraphs().length > 0)) return undefined;
   const map = new Map<Value, Value>();
   const lookup = (v: Value): Value => {
@@ -47,21 +48,4 @@ export function addDenseTwin(probe: Model, dense: Model, names: readonly string[
     out.set(name, lookup(v));
   }
   return out;
-}
-
-/** The dense model's nodes the named values depend on. */
-function neededNodes(model: Model, names: readonly string[]): Set<Node> {
-  const seen = new Set<Node>();
-  const stack: Node[] = [];
-  for (const name of names) {
-    const p = model.graph.lookup(name)?.producer;
-    if (p) stack.push(p);
-  }
-  while (stack.length) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    for (const input of node.inputs) if (input?.producer && !seen.has(input.producer)) stack.push(input.producer);
-  }
-  return seen;
 }

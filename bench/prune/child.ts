@@ -3,12 +3,7 @@
  * the result with external data, and prints one JSON line with times, peak memory and what was pruned.
  * Usage: node dist/bench/prune/child.js <sparsity> <input> <output>
  */
-import { loadModel } from '../../src/io/load.js';
-import { saveModel } from '../../src/io/save.js';
-import { runSteps } from '../../src/pipeline/manager.js';
-import { getPass } from '../../src/pipeline/registry.js';
-import { quietContext } from '../../src/pipeline/pass.js';
-import { memoryFigures } from '../lib/peak-memory.js';
+import { runChild, runPassOnFile } from '../lib/pass-child.js';
 
 export interface PruneChildReport {
   readonly sparsity: number;
@@ -23,28 +18,14 @@ export interface PruneChildReport {
   readonly peakRssAfterPass: number;
 }
 
-async function main(): Promise<void> {
+runChild(async () => {
   const [rawSparsity = '', input = '', output = ''] = process.argv.slice(2);
   const sparsity = Number(rawSparsity);
-  const t0 = performance.now();
-  const model = loadModel(input);
-  const t1 = performance.now();
-  const pass = getPass('prune-magnitude');
-  const [step] = await runSteps(model, [{ pass, options: pass.options.parse({ sparsity }) }], quietContext({ verify: false }));
-  const t2 = performance.now();
-  const peakRssAfterPass = memoryFigures().peakRss;
-  const saved = saveModel(model, output, { externalData: 'external' });
-  const t3 = performance.now();
+  const { step, ...run } = await runPassOnFile(input, output, 'prune-magnitude', { sparsity }, false);
   const report: PruneChildReport = {
-    sparsity, loadMs: t1 - t0, passMs: t2 - t1, saveMs: t3 - t2,
-    outputBytes: saved.bytes + saved.dataFiles.reduce((n, f) => n + f.bytes, 0),
+    sparsity, loadMs: run.loadMs, passMs: run.passMs, saveMs: run.saveMs, outputBytes: run.outputBytes,
     paramsInLayers: step?.stats.paramsInLayers ?? 0, paramsPruned: step?.stats.paramsPruned ?? 0,
-    peakRss: memoryFigures().peakRss, peakRssAfterPass,
+    peakRss: run.peakRss, peakRssAfterPass: run.peakRssAfterPass,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
 });

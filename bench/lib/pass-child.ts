@@ -1,0 +1,47 @@
+/**
+ * What a benchmark child process does around one pass: load a model with external data, run the pass,
+ * save with external data, and measure each phase and the process's peak memory.
+ */
+import { loadModel } from '../../src/io/load.js';
+import { saveModel } from '../../src/io/save.js';
+import { runSteps, type StepReport } from '../../src/pipeline/manager.js';
+import { getPass } from '../../src/pipeline/registry.js';
+import { quietContext } from '../../src/pipeline/pass.js';
+import { memoryFigures } from './peak-memory.js';
+
+export interface PassRun {
+  readonly loadMs: number;
+  readonly passMs: number;
+  readonly saveMs: number;
+  /** The output file and its data files. */
+  readonly outputBytes: number;
+  readonly peakRss: number;
+  /** Peak resident memory once the pass had run, before saving. */
+  readonly peakRssAfterPass: number;
+  readonly step: StepReport | undefined;
+}
+
+export async function runPassOnFile(input: string, output: string, passName: string, options: unknown, verify = true): Promise<PassRun> {
+  const t0 = performance.now();
+  const model = loadModel(input);
+  const t1 = performance.now();
+  const pass = getPass(passName);
+  const [step] = await runSteps(model, [{ pass, options: pass.options.parse(options) }], quietContext({ verify }));
+  const t2 = performance.now();
+  const peakRssAfterPass = memoryFigures().peakRss;
+  const saved = saveModel(model, output, { externalData: 'external' });
+  const t3 = performance.now();
+  return {
+    loadMs: t1 - t0, passMs: t2 - t1, saveMs: t3 - t2,
+    outputBytes: saved.bytes + saved.dataFiles.reduce((n, f) => n + f.bytes, 0),
+    peakRss: memoryFigures().peakRss, peakRssAfterPass, step,
+  };
+}
+
+/** Runs a child's main; a failure is one line on stderr and exit code 1. */
+export function runChild(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

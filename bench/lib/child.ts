@@ -4,6 +4,7 @@
  */
 import { OPERATIONS } from './operations.js';
 import { memoryFigures } from './peak-memory.js';
+import { runChild } from './pass-child.js';
 
 export interface ChildReport {
   readonly operation: string;
@@ -27,7 +28,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runChild(main);

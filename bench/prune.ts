@@ -18,6 +18,7 @@ import { measurePruneMemory, type MemoryResult } from './prune/memory.js';
 import { measurePrunedSpeed, type SpeedResult } from './prune/speed.js';
 import { BENCH_LLAMA, buildBenchLlama, describeShape } from './prune/llama-model.js';
 import { readFlags } from './lib/argv.js';
+import { runMain } from './lib/run-main.js';
 
 interface Flags {
   params: number; hidden: number; vocab: number; sparsity: number; ffnRatio: number;
@@ -94,7 +95,4 @@ async function main(): Promise<void> {
   if (speed) printSpeed(speed, f);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain(main);

@@ -11,12 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { shapeFor, writeSyntheticModel } from './lib/synthetic-model.js';
 import { MODES } from './quantize/modes.js';
 import { measureSpeed, type SpeedRow } from './quantize/speed.js';
 import type { QuantizeChildReport } from './quantize/child.js';
+import { runMain } from './lib/run-main.js';
+import { spawnReport } from './lib/run-child.js';
 
 interface Flags {
   params: number; hidden: number; vocab: number; runs: number; threads: number;
@@ -58,9 +59,7 @@ interface MemoryRow extends QuantizeChildReport {
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'quantize', 'child.js');
 
 function runChild(mode: string, input: string, output: string): QuantizeChildReport {
-  const r = spawnSync(process.execPath, [CHILD, mode, input, output], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`quantizing (${mode}) failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as QuantizeChildReport;
+  return spawnReport<QuantizeChildReport>(CHILD, [mode, input, output], `quantizing (${mode})`);
 }
 
 function measureMemory(f: Flags, say: (s: string) => void): { params: number; inputBytes: number; rows: MemoryRow[] } {
@@ -123,7 +122,4 @@ async function main(): Promise<void> {
   if (speed) printSpeed(speed);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runMain(main);

@@ -4,7 +4,7 @@
  */
 import { OPERATIONS } from './operations.js';
 import { memoryFigures } from './peak-memory.js';
-import { runChild } from './pass-child.js';
+import { runMain } from './run-main.js';
 
 export interface ChildReport {
   readonly operation: string;
@@ -28,4 +28,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
-runChild(main);
+runMain(main);

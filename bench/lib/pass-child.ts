@@ -37,11 +37,3 @@ export async function runPassOnFile(input: string, output: string, passName: str
     peakRss: memoryFigures().peakRss, peakRssAfterPass, step,
   };
 }
-
-/** Runs a child's main; a failure is one line on stderr and exit code 1. */
-export function runChild(main: () => Promise<void>): void {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
-}

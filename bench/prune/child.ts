@@ -3,7 +3,8 @@
  * the result with external data, and prints one JSON line with times, peak memory and what was pruned.
  * Usage: node dist/bench/prune/child.js <sparsity> <input> <output>
  */
-import { runChild, runPassOnFile } from '../lib/pass-child.js';
+import { runPassOnFile } from '../lib/pass-child.js';
+import { runMain } from '../lib/run-main.js';
 
 export interface PruneChildReport {
   readonly sparsity: number;
@@ -18,7 +19,7 @@ export interface PruneChildReport {
   readonly peakRssAfterPass: number;
 }
 
-runChild(async () => {
+runMain(async () => {
   const [rawSparsity = '', input = '', output = ''] = process.argv.slice(2);
   const sparsity = Number(rawSparsity);
   const { step, ...run } = await runPassOnFile(input, output, 'prune-magnitude', { sparsity }, false);

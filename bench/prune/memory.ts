@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnReport } from '../lib/run-child.js';
 import { fileURLToPath } from 'node:url';
 import { shapeFor, writeSyntheticModel, type SyntheticShape } from '../lib/synthetic-model.js';
 import type { PruneChildReport } from './child.js';
@@ -30,9 +30,7 @@ export interface MemoryResult extends PruneChildReport {
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
 
 function runChild(sparsity: number, input: string, output: string): PruneChildReport {
-  const r = spawnSync(process.execPath, [CHILD, String(sparsity), input, output], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`magnitude pruning failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as PruneChildReport;
+  return spawnReport<PruneChildReport>(CHILD, [String(sparsity), input, output], 'magnitude pruning');
 }
 
 /** The figures of one run against the input's size. */

@@ -3,7 +3,8 @@
  * pass, saves the result with external data, and prints one JSON line with times and peak memory.
  * Usage: node dist/bench/quantize/child.js <mode> <input> <output>
  */
-import { runChild, runPassOnFile } from '../lib/pass-child.js';
+import { runPassOnFile } from '../lib/pass-child.js';
+import { runMain } from '../lib/run-main.js';
 import { MODES } from './modes.js';
 
 export interface QuantizeChildReport {
@@ -15,7 +16,7 @@ export interface QuantizeChildReport {
   readonly peakRss: number;
 }
 
-runChild(async () => {
+runMain(async () => {
   const [mode = '', input = '', output = ''] = process.argv.slice(2);
   const spec = MODES[mode];
   if (!spec) throw new Error(`unknown mode '${mode}'`);

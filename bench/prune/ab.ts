@@ -1,28 +1,8 @@
 /**
- * Interleaved A/B timing: one run of each session per round, in turn, so that machine noise (other
- * processes on a shared CPU) falls on both alike; then the speed ratio of the medians and the spread of the
- * per-round ratios.
+ * The figures of an interleaved A/B timing (src/bench/latency.ts): the speed ratio of the medians and the
+ * spread of the per-round ratios.
  */
-import type { Session } from '../../src/runtime/session.js';
-import type { Feeds } from '../../src/runtime/tensors.js';
 import { pairRatios, quantile, ascending, speedup, type RatioEstimate } from '../../src/bench/stats.js';
-
-export interface AbTimes {
-  /** Milliseconds per round, per session, warm-up rounds left out. */
-  readonly times: readonly (readonly number[])[];
-}
-
-export async function timeInterleaved(sessions: readonly Session[], feeds: Feeds, runs: number, warmup = 3): Promise<AbTimes> {
-  const times = sessions.map(() => [] as number[]);
-  for (let round = -warmup; round < runs; round++) {
-    for (const [i, session] of sessions.entries()) {
-      const t0 = performance.now();
-      await session.run(feeds);
-      if (round >= 0) times[i]!.push(performance.now() - t0);
-    }
-  }
-  return { times };
-}
 
 export interface AbRatio {
   readonly baselineMs: number;

@@ -4,15 +4,16 @@
  */
 import type { Model } from '../../src/ir/model.js';
 import { cloneModel } from '../../src/ir/clone.js';
-import { DType } from '../../src/ir/dtype.js';
 import { Session } from '../../src/runtime/session.js';
-import { mulberry32 } from '../../src/runtime/feeds.js';
-import type { Feeds, HostTensor } from '../../src/runtime/tensors.js';
+import type { Feeds } from '../../src/runtime/tensors.js';
+import { makeFeeds } from '../../src/bench/feeds.js';
+import { describeIo } from '../../src/bench/model-io.js';
+import { timeInterleaved } from '../../src/bench/latency.js';
 import { runSteps } from '../../src/pipeline/manager.js';
 import { getPass } from '../../src/pipeline/registry.js';
 import { quietContext } from '../../src/pipeline/pass.js';
 import { countParameters } from '../../src/analysis/parameters.js';
-import { abRatio, timeInterleaved, type AbRatio } from './ab.js';
+import { abRatio, type AbRatio } from './ab.js';
 
 export interface SpeedSettings {
   readonly tokens: number;
@@ -38,23 +39,17 @@ export async function pruneFfn(dense: Model, ffnRatio: number): Promise<{ model:
   return { model, ms: performance.now() - t0 };
 }
 
-/** Token ids (below 256, every vocabulary here is larger) for each int64 input; masks all ones. */
+/** Batch-1 inputs of `tokens` tokens: seeded ids below the vocabulary, masks of ones (bench/feeds by role). */
 export function tokenFeeds(model: Model, tokens: number, seed = 1): Feeds {
-  const random = mulberry32(seed);
-  const feeds: Record<string, HostTensor> = {};
-  for (const input of model.graph.inputs) {
-    const mask = input.name.includes('mask');
-    const data = BigInt64Array.from({ length: tokens }, () => (mask ? 1n : BigInt(Math.floor(random() * 256))));
-    feeds[input.name] = { dtype: DType.INT64, dims: [1, tokens], data };
-  }
-  return feeds;
+  return makeFeeds(describeIo(model), { batch: 1, seq: tokens }, { seed });
 }
 
 export async function measurePrunedSpeed(name: string, dense: Model, s: SpeedSettings): Promise<SpeedResult> {
   const pruned = await pruneFfn(dense, s.ffnRatio);
   const sessions = [await Session.fromModel(dense, { threads: s.threads }), await Session.fromModel(pruned.model, { threads: s.threads })];
   try {
-    const { times } = await timeInterleaved(sessions, tokenFeeds(dense, s.tokens), s.runs);
+    const feeds = tokenFeeds(dense, s.tokens);
+    const times = await timeInterleaved(sessions.map((session) => ({ session, feeds })), { warmup: 3, runs: s.runs });
     return {
       name, paramsBefore: countParameters(dense).total, paramsAfter: countParameters(pruned.model).total, passMs: pruned.ms,
       ...abRatio(times[0]!, times[1]!),

@@ -12,6 +12,8 @@ import { quietContext } from '../../src/pipeline/pass.js';
 import { mulberry32 } from '../../src/runtime/feeds.js';
 import type { Model } from '../../src/ir/model.js';
 import { DType } from '../../src/ir/dtype.js';
+import { timeInterleaved } from '../../src/bench/latency.js';
+import { ascending, pairRatios, quantile } from '../../src/bench/stats.js';
 
 export interface SpeedVariant {
   readonly name: string;
@@ -50,20 +52,13 @@ export async function measureSpeed(shape: GemmShape, tokenCounts: readonly numbe
       say(`  ${tokens} token(s): ${runs} interleaved rounds ...`);
       const random = mulberry32(tokens);
       const x = { dtype: DType.FLOAT, dims: [1, tokens, shape.width], data: Float32Array.from({ length: tokens * shape.width }, () => random() * 2 - 1) };
-      const times = variants.map(() => [] as number[]);
-      for (let round = -3; round < runs; round++) {
-        for (const [i, session] of sessions.entries()) {
-          const t0 = performance.now();
-          await session.run({ x });
-          if (round >= 0) times[i]!.push(performance.now() - t0);
-        }
-      }
+      const times = await timeInterleaved(sessions.map((session) => ({ session, feeds: { x } })), { warmup: 3, runs });
       const base = times[0]!;
       rows.push({
         tokens,
         variants: variants.map((v, i) => {
-          const ratios = base.map((b, r) => b / times[i]![r]!);
-          return { name: v.name, medianMs: median(times[i]!), speedup: median(base) / median(times[i]!), spread: [quantile(ratios, 0.1), quantile(ratios, 0.9)] as const };
+          const rounds = pairRatios(times[i]!, base);
+          return { name: v.name, medianMs: median(times[i]!), speedup: median(base) / median(times[i]!), spread: [rounds.p10, rounds.p90] as const };
         }),
       });
     }
@@ -73,12 +68,4 @@ export async function measureSpeed(shape: GemmShape, tokenCounts: readonly numbe
   return rows;
 }
 
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const lo = Math.floor(at);
-  const hi = Math.ceil(at);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
-}
-
-function median(values: readonly number[]): number { return quantile(values, 0.5); }
+function median(values: readonly number[]): number { return quantile(ascending(values), 0.5); }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { buildBenchLlama, type LlamaShape } from '../../bench/prune/llama-model.js';
 import { pruneFfn, tokenFeeds } from '../../bench/prune/speed.js';
-import { abRatio, timeInterleaved } from '../../bench/prune/ab.js';
+import { abRatio } from '../../bench/prune/ab.js';
+import { timeInterleaved } from '../../src/bench/latency.js';
 import { measurePruneMemory, memoryRatios } from '../../bench/prune/memory.js';
 import type { PruneChildReport } from '../../bench/prune/child.js';
 import { detectTransformer } from '../../src/analysis/transformer.js';
@@ -23,7 +24,7 @@ describe('bench:prune pieces at a tiny size', () => {
     assert.deepEqual(feeds.input_ids!.dims, [1, 16]);
     const sessions = [await Session.fromModel(dense, { threads: 1 }), await Session.fromModel(model, { threads: 1 })];
     try {
-      const { times } = await timeInterleaved(sessions, feeds, 3, 1);
+      const times = await timeInterleaved(sessions.map((session) => ({ session, feeds })), { warmup: 1, runs: 3 });
       assert.deepEqual(times.map((t) => t.length), [3, 3]);
       assert.ok(times.flat().every((t) => t > 0));
     } finally {

@@ -12,7 +12,10 @@
  * alternation) is reported beside them: it leaves out most of the waiting a busy machine adds.
  *
  *   node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--rounds 9] [--iterations 12]
- *                             [--threads 2] [--seq 128] [--by-op] [--json]
+ *                             [--threads 2] [--seq 128] [--by-op] [--bound] [--json]
+ *
+ * --bound times a third model in the same rounds: the fused model with its elementwise work skipped
+ * (bench/lib/elementwise-bound.ts), the ceiling of what exact rewrites around the same kernels can gain.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,18 +34,19 @@ import { readNpy } from '../src/runtime/npy.js';
 import { compareTensors } from '../src/runtime/compare.js';
 import type { HostTensor } from '../src/runtime/tensors.js';
 import { DType } from '../src/ir/dtype.js';
+import { elementwiseBound } from './lib/elementwise-bound.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODELS = path.resolve(here, '../../../shared/models');
 /** Untimed runs at the start of each block. */
 const SETTLE_RUNS = 2;
 
-interface Flags { models: string[]; rows: number; rounds: number; iterations: number; threads: number; seq: number; json: boolean; byOp: boolean }
+interface Flags { models: string[]; rows: number; rounds: number; iterations: number; threads: number; seq: number; json: boolean; byOp: boolean; bound: boolean }
 
-const USAGE = 'usage: node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--rounds 9] [--iterations 12] [--threads 2] [--seq 128] [--by-op] [--json]';
+const USAGE = 'usage: node dist/bench/fusion.js [--models llama,gpt2,bert] [--rows 32] [--rounds 9] [--iterations 12] [--threads 2] [--seq 128] [--by-op] [--bound] [--json]';
 
 function parse(argv: readonly string[]): Flags {
-  const flags: Flags = { models: ['llama', 'gpt2', 'bert'], rows: 32, rounds: 9, iterations: 12, threads: 2, seq: 128, json: false, byOp: false };
+  const flags: Flags = { models: ['llama', 'gpt2', 'bert'], rows: 32, rounds: 9, iterations: 12, threads: 2, seq: 128, json: false, byOp: false, bound: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const count = (): number => {
@@ -58,6 +62,7 @@ function parse(argv: readonly string[]): Flags {
     else if (a === '--seq') flags.seq = count();
     else if (a === '--json') flags.json = true;
     else if (a === '--by-op') flags.byOp = true;
+    else if (a === '--bound') flags.bound = true;
     else throw new Error(`unknown flag '${a}'\n${USAGE}`);
   }
   return flags;
@@ -121,24 +126,34 @@ interface Latency {
   bestOriginal: number; bestFused: number; bestSpeedup: number;
   /** Processor time of all threads per run (median over rounds of the block medians), and the ratio. */
   cpuOriginal: number; cpuFused: number; cpuRatio: number;
+  /** With --bound: the same for the elementwise-free copy of the fused model (see bench/lib/elementwise-bound). */
+  bound?: { ms: number; speedup: number; roundSpeedups: number[] };
 }
 
-/** Rounds of one block per session, the order alternating; the median of the per-round ratios. */
-async function latency(original: Session, fused: Session, feeds: Record<string, HostTensor>, flags: Flags): Promise<Latency> {
-  const msA: number[] = [], msB: number[] = [], ratios: number[] = [], cpuA: number[] = [], cpuB: number[] = [];
-  let bestA = Infinity, bestB = Infinity;
+/**
+ * Rounds of one block per session, the order rotating (alternating for two); per session the median of its
+ * block medians, and the median of the per-round ratios of the first session's block to its own.
+ */
+async function latency(sessions: readonly Session[], feeds: Record<string, HostTensor>, flags: Flags): Promise<Latency> {
+  const runs = sessions.map(() => ({ ms: [] as number[], ratios: [] as number[], cpu: [] as number[], best: Infinity }));
   for (let r = 0; r < flags.rounds; r++) {
-    let a: BlockTimes, b: BlockTimes;
-    if (r % 2 === 0) { a = await block(original, feeds, flags.iterations); b = await block(fused, feeds, flags.iterations); }
-    else { b = await block(fused, feeds, flags.iterations); a = await block(original, feeds, flags.iterations); }
-    msA.push(a.median); msB.push(b.median); ratios.push(a.median / b.median);
-    bestA = Math.min(bestA, a.best); bestB = Math.min(bestB, b.best);
-    cpuA.push(a.cpu); cpuB.push(b.cpu);
+    const times = new Array<BlockTimes>(sessions.length);
+    for (let k = 0; k < sessions.length; k++) {
+      const i = (r + k) % sessions.length;
+      times[i] = await block(sessions[i]!, feeds, flags.iterations);
+    }
+    times.forEach((t, i) => {
+      const run = runs[i]!;
+      run.ms.push(t.median); run.cpu.push(t.cpu); run.ratios.push(times[0]!.median / t.median);
+      run.best = Math.min(run.best, t.best);
+    });
   }
+  const [a, b, c] = runs;
   return {
-    msOriginal: median(msA), msFused: median(msB), speedup: median(ratios), roundSpeedups: ratios,
-    bestOriginal: bestA, bestFused: bestB, bestSpeedup: bestA / bestB,
-    cpuOriginal: median(cpuA), cpuFused: median(cpuB), cpuRatio: median(cpuA) / median(cpuB),
+    msOriginal: median(a!.ms), msFused: median(b!.ms), speedup: median(b!.ratios), roundSpeedups: b!.ratios,
+    bestOriginal: a!.best, bestFused: b!.best, bestSpeedup: a!.best / b!.best,
+    cpuOriginal: median(a!.cpu), cpuFused: median(b!.cpu), cpuRatio: median(a!.cpu) / median(b!.cpu),
+    ...(c ? { bound: { ms: median(c.ms), speedup: median(c.ratios), roundSpeedups: c.ratios } } : {}),
   };
 }
 
@@ -213,11 +228,13 @@ async function benchOne(name: string, flags: Flags) {
   const ids = readNpy(path.join(MODELS, name === 'bert' ? 'mlm_eval_inputs.npy' : 'eval_ids.npy'));
   const options = { threads: flags.threads, optimization: 'all' as const };
   const [a, b] = [await Session.fromModel(original, options), await Session.fromModel(fused, options)];
+  const bound = flags.bound ? await elementwiseBound(fused) : undefined;
+  const c = bound ? await Session.fromModel(bound.model, options) : undefined;
   try {
     const maxAbs = await maxDiff(a, b, original, ids, Math.min(flags.rows, ids.dims[0]!));
     const feeds = feedsFor(original, tokens(ids, flags.seq));
     const loadBefore = os.loadavg()[0]!;
-    const t = await latency(a, b, feeds, flags);
+    const t = await latency(c ? [a, b, c] : [a, b], feeds, flags);
     const loadAfter = os.loadavg()[0]!;
     const [kernelA, kernelB] = await kernelMs([original, fused], feeds, Math.max(20, Math.round((flags.rounds * flags.iterations) / 2)), flags.threads);
     return {
@@ -226,10 +243,12 @@ async function benchOne(name: string, flags: Flags) {
       ...t, kernelOriginal: kernelA!.ms, kernelFused: kernelB!.ms, kernelSpeedup: kernelA!.ms / kernelB!.ms,
       kernelByOp: { original: kernelA!.byOp, fused: kernelB!.byOp },
       loadBefore, loadAfter, cores: os.cpus().length, passMs: reports.reduce((s, r) => s + r.ms, 0),
+      ...(bound ? { boundSkipped: bound.skipped, boundNodes: countNodes(bound.model) } : {}),
     };
   } finally {
     await a.release();
     await b.release();
+    await c?.release();
   }
 }
 
@@ -248,6 +267,10 @@ async function main(): Promise<void> {
     console.log(`  fastest run: original ${r.bestOriginal.toFixed(2)} ms, fused ${r.bestFused.toFixed(2)} ms, ${r.bestSpeedup.toFixed(2)}x`);
     console.log(`  processor time per run (all threads): original ${r.cpuOriginal.toFixed(2)} ms, fused ${r.cpuFused.toFixed(2)} ms, ${r.cpuRatio.toFixed(2)}x`);
     console.log(`  kernel time (sum of per-node fastest): original ${r.kernelOriginal.toFixed(2)} ms, fused ${r.kernelFused.toFixed(2)} ms, ${r.kernelSpeedup.toFixed(2)}x`);
+    if (r.bound) {
+      const boundRange = `${Math.min(...r.bound.roundSpeedups).toFixed(2)}-${Math.max(...r.bound.roundSpeedups).toFixed(2)}`;
+      console.log(`  bound (fused with ${r.boundSkipped} norm/activation/elementwise nodes skipped, ${r.boundNodes} nodes): ${r.bound.ms.toFixed(2)} ms, ${r.bound.speedup.toFixed(2)}x the original (rounds ${boundRange})`);
+    }
     if (flags.byOp) printByOp({ ms: r.kernelOriginal, byOp: r.kernelByOp.original }, { ms: r.kernelFused, byOp: r.kernelByOp.fused });
   }
   if (flags.json) console.log(JSON.stringify(results, null, 2));

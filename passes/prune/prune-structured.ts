@@ -21,6 +21,7 @@ import { ConfigError } from '../../src/errors.js';
 import { applyFfn, ffnKeepCount, ffnRidge, pickFfn, planFfn, streamAfterMlp, type FfnPlan, type FfnResult } from './structured/ffn.js';
 import { applyHeads, headsRidge, pickGroups, planHeads, type HeadsPlan } from './structured/heads.js';
 import { blockEnds, bypassBlock } from './structured/layers.js';
+import { layersProblem } from './structured/request.js';
 import { collectInputStatistics, meanSquaredNorm, type InputStatistics } from './structured/statistics.js';
 import { pruneFfnAgainstDense } from './structured/sequential.js';
 import { ffnBudget, keptByOrder, type BlockEvidence, type FfnCut } from './structured/budget.js';
@@ -56,8 +57,8 @@ export default definePass({
     const structure = detectTransformer(model);
     const blocks = structure.blocks;
     if (!blocks.length) throw new ConfigError(`${NAME}: no transformer blocks found`);
-    const bad = options.layers.find((i) => i >= blocks.length);
-    if (bad !== undefined) throw new ConfigError(`${NAME}: layer ${bad} does not exist (${blocks.length} blocks)`);
+    const layers = layersProblem(options.layers, blocks.length);
+    if (layers) throw new ConfigError(`${NAME}: layers ${layers.layers.join(',')}: ${layers.problem}`);
     const removedLayers = new Set(options.layers);
     const kept = blocks.filter((b) => !removedLayers.has(b.index));
     const ffn = options.ffnRatio > 0 ? plans(kept, planFfn, 'FFN', ctx) : [];

@@ -13,6 +13,7 @@ import { countParameters } from '../analysis/parameters.js';
 import type { Dataset } from '../data/dataset.js';
 import { measureLayerErrors } from '../eval/layer-error.js';
 import { ConfigError } from '../errors.js';
+import { headsProblem, layersProblem } from '../../passes/prune/structured/request.js';
 
 /** The structural part of a request, as the pass's options hold it. */
 export interface ShrinkRequest {
@@ -53,22 +54,16 @@ export interface ShrinkMeasure {
 export function checkShrinkRequest(model: Model, r: ShrinkRequest): void {
   const blocks = detectTransformer(model).blocks;
   if (!blocks.length) throw new ConfigError('--method structured: no transformer blocks found in the model');
-  const last = blocks.length - 1;
-  const missing = r.layers.filter((i) => i > last);
-  if (missing.length) throw new ConfigError(`--layers ${missing.join(',')}: the model has ${blocks.length} blocks (0-${last})`);
-  if (new Set(r.layers).size >= blocks.length) throw new ConfigError(`--layers would remove all ${blocks.length} blocks`);
+  const layers = layersProblem(r.layers, blocks.length);
+  if (layers) throw new ConfigError(`--layers ${layers.layers.join(',')}: ${layers.problem}`);
   if (r.heads > 0) for (const b of blocks) if (!r.layers.includes(b.index)) checkHeads(b, r.heads);
 }
 
 function checkHeads(b: TransformerBlock, request: number): void {
   const a = b.attention[0];
   if (b.attention.length !== 1 || !a?.heads || !a.kvHeads) return; // the pass explains the blocks it leaves alone
-  const rep = a.heads / a.kvHeads;
-  const count = request < 1 ? Math.round(request * a.kvHeads) * rep : request;
-  const groups = a.kvHeads === a.heads ? '' : ` in whole key/value groups of ${rep} (${a.kvHeads} groups)`;
-  if (request >= 1 && !Number.isInteger(request)) throw new ConfigError(`--heads ${request}: a count of heads is a whole number (or give a fraction < 1)`);
-  if (count % rep !== 0) throw new ConfigError(`--heads ${request}: block ${b.index} has ${a.heads} heads, removed${groups}: ${count} does not divide into groups`);
-  if (count >= a.heads) throw new ConfigError(`--heads ${request}: block ${b.index} has ${a.heads} heads; at least ${rep} must stay`);
+  const problem = headsProblem({ index: b.index, heads: a.heads, kvHeads: a.kvHeads }, request);
+  if (problem) throw new ConfigError(`--heads ${request}: ${problem}`);
 }
 
 /** Per block and in total, from both models; errors on `data` (a few rows) when given. */

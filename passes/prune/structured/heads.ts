@@ -17,6 +17,7 @@ import { refitRows } from './refit.js';
 import { selectByObs } from './obs.js';
 import type { InputStatistics } from './statistics.js';
 import { heldOutRidge, type GramSplit, type RidgeChoice } from './ridge.js';
+import { headsProblem, headsRequested } from './request.js';
 
 export interface HeadsPlan {
   readonly block: TransformerBlock;
@@ -49,13 +50,10 @@ export function planHeads(block: TransformerBlock): HeadsPlan | string {
 
 /** Key/value groups to remove for a request of `heads` query heads (a count ≥ 1) or a fraction of them (< 1). */
 export function groupsToRemove(plan: HeadsPlan, request: number): number {
-  const rep = plan.heads / plan.kvHeads;
-  const count = request < 1 ? Math.round(request * plan.kvHeads) * rep : request;
-  if (count % rep !== 0) {
-    throw new ConfigError(`cannot remove ${count} of ${plan.heads} heads in block ${plan.block.index}: heads go in whole key/value groups of ${rep} (${plan.kvHeads} groups)`);
-  }
-  if (count >= plan.heads) throw new ConfigError(`cannot remove ${count} of ${plan.heads} heads in block ${plan.block.index}: at least one group must stay`);
-  return count / rep;
+  const block = { index: plan.block.index, heads: plan.heads, kvHeads: plan.kvHeads };
+  const problem = headsProblem(block, request);
+  if (problem) throw new ConfigError(`heads ${request}: ${problem}`);
+  return headsRequested(block, request) / (plan.heads / plan.kvHeads);
 }
 
 /** A score per key/value group: Σ over its query heads of (value path norm × output rows norm), or E[x²]·‖o row‖². */

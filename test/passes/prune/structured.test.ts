@@ -94,6 +94,24 @@ describe('prune-structured on fixtures', () => {
     await assertSameOutputs(gpt2, g.after, { atol: 1e-5, dims: { batch: 2, sequence: 7 } });
   });
 
+  it('blocks that do not exist, or every block: a ConfigError', async () => {
+    const model = buildLlama();
+    const blocks = detectTransformer(model).blocks.length;
+    const cases: [number[], RegExp][] = [
+      [[blocks], new RegExp(`layers ${blocks}: the model has ${blocks} blocks`)],
+      [[...Array(blocks).keys()], new RegExp(`would remove all ${blocks} blocks`)],
+    ];
+    for (const [layers, message] of cases) {
+      const copy = cloneModel(model);
+      await assert.rejects(async () => pruneStructured.run(copy, pruneStructured.options.parse({ layers }), quietContext()), (e: Error) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, message);
+        return true;
+      });
+      assert.equal(copy.graph.nodes.length, model.graph.nodes.length, 'nothing was changed');
+    }
+  });
+
   it('heads that do not divide into key/value groups: a ConfigError', async () => {
     const model = buildLlama();
     await assert.rejects(async () => pruneStructured.run(cloneModel(model), pruneStructured.options.parse({ heads: 1 }), quietContext()), (e: Error) => {

@@ -77,28 +77,60 @@ function dynamicQuantizeMatMul(ctx: RewriteContext, node: Node): boolean {
   return true;
 }
 
-function matMulIntegerToFloat(ctx: RewriteContext, node: Node): boolean {
+function matMulIntegerToFloat(ctx: RewriteContext, node: Node, shared: SharedRows): boolean {
   const [a, b, sa, sb, za, zb, bias] = node.inputs;
   const e = new Emitter(node, ctx.types.get(sa!) ?? DType.FLOAT);
   const fb = dq(e, b!, sb!, zb ?? null, rankOf(b!));
   const scalarA = (constantTensor(sa!)?.elementCount ?? (sa!.producer?.opType === 'DynamicQuantizeLinear' ? 1 : 0)) === 1;
   let fa: Value | undefined;
   if (scalarA) fa = dq(e, a!, sa!, za ?? null, rankOf(a!)) ?? e.op('DequantizeLinear', [a!, sa!, za ?? null]);
-  else {
-    // Per-row activation scales ([..., 1]): no DQ form, plain arithmetic.
-    const type = ctx.types.get(sa!) ?? DType.FLOAT;
-    const centered = za ? e.op('Sub', [cast(e, a!, type), cast(e, za, type)]) : cast(e, a!, type);
-    fa = e.op('Mul', [centered, sa!]);
-  }
+  else fa = dequantizeRows(ctx, e, a!, sa!, za ?? null, shared);
   if (!fb || !fa) { ctx.explain(node, 'scale shapes unknown'); return false; }
   const mm = e.op('MatMul', [fa, fb]);
   replaceNode(node, [bias ? e.op('Add', [mm, bias]) : mm]);
   return true;
 }
 
+/**
+ * What the rewrites of one run share: dequantized activations by (a, scale, zero point), so that the
+ * projections reading one quantized input share one; float copies of constant zero points.
+ */
+interface SharedRows {
+  readonly rows: Map<string, Value>;
+  readonly zeroPoints: Map<Value, Value>;
+}
+
+/** A constant zero point as one float constant (its integer initializer is dropped once unread), else a Cast. */
+function floatZeroPoint(e: Emitter, za: Value, type: number, shared: SharedRows): Value {
+  const t = constantTensor(za);
+  if (!t || !za.initializer) return cast(e, za, type);
+  const known = shared.zeroPoints.get(za);
+  if (known) return known;
+  const zero = e.f('zero_point', Float32Array.from(t.toNumbers()), t.dims);
+  shared.zeroPoints.set(za, zero);
+  return zero;
+}
+
+/**
+ * Per-row activation scales ([..., 1]) have no DQ form: (a - za) * sa in plain arithmetic, emitted once per
+ * quantized activation (before its first reader, the rewrites going in graph order); a constant zero point
+ * becomes a float constant rather than a Cast.
+ */
+function dequantizeRows(ctx: RewriteContext, e: Emitter, a: Value, sa: Value, za: Value | null, shared: SharedRows): Value {
+  const key = [a, sa, za].map((v) => v?.name ?? '').join('\u0000');
+  const known = shared.rows.get(key);
+  if (known) return known;
+  const type = ctx.types.get(sa) ?? DType.FLOAT;
+  const zero = za ? floatZeroPoint(e, za, type, shared) : undefined;
+  const centered = zero ? e.op('Sub', [cast(e, a, type), zero]) : cast(e, a, type);
+  const fa = e.op('Mul', [centered, sa]);
+  shared.rows.set(key, fa);
+  return fa;
+}
+
 const dropsDynamic = (ctx: RewriteContext) => ctx.options.dropDynamic && ctx.profile.quant.dynamicActivations !== undefined;
 
-const RULES: readonly [string, string, string, (ctx: RewriteContext, node: Node) => boolean][] = [
+const RULES: readonly [string, string, string, (ctx: RewriteContext, node: Node, shared: SharedRows) => boolean][] = [
   ['QLinearMatMul', '', 'qLinearMatMuls', qlinearMatMul],
   ['MatMulInteger', '', 'matMulIntegers', matMulInteger],
   ['DynamicQuantizeMatMul', 'com.microsoft', 'dynamicQuantizeMatMuls', dynamicQuantizeMatMul],
@@ -109,14 +141,16 @@ export const integerMatMulRewrite: Rewrite = {
   name: 'integer-matmul',
   applies: (ctx) => ctx.profile.quant.qoperator !== undefined || ctx.profile.quant.dynamicActivations !== undefined || ctx.profile.contribOps === undefined,
   run(ctx) {
+    const shared: SharedRows = { rows: new Map(), zeroPoints: new Map() };
     for (const [op, domain, stat, rewrite] of RULES) {
       for (const node of ctx.nodes(op, [domain])) {
         const rejected = ctx.rejectsOp(node) || ctx.profile.quant.qoperator !== undefined
           || (op === 'DynamicQuantizeMatMul' && ctx.profile.quant.dynamicActivations !== undefined);
         if (!rejected) continue;
         requireOpset(ctx.model, 13);
-        if (rewrite(ctx, node)) ctx.count(stat);
+        if (rewrite(ctx, node, shared)) ctx.count(stat);
       }
     }
+    for (const za of shared.zeroPoints.keys()) if (za.isUnused) za.graph.removeInitializer(za);
   },
 };

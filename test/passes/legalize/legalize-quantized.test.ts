@@ -6,7 +6,8 @@ import { quietContext, type Target } from '../../../src/pipeline/pass.js';
 import type { Model } from '../../../src/ir/model.js';
 import { checkModel } from '../../../src/targets/check.js';
 import { cloneModel } from '../../helpers/model.js';
-import { mlpWithClutter } from '../../helpers/tiny.js';
+import { mlpWithClutter, newModel, randomWeight } from '../../helpers/tiny.js';
+import { DType } from '../../../src/ir/dtype.js';
 import { assertClean, assertClose, assertWithin, hasMicrosoftOps, legalize, opsOf } from '../../targets/harness.js';
 
 async function quantized(pass: typeof quantizeDynamic | typeof quantizeWeightOnly, options: Record<string, unknown>, target: Target): Promise<Model> {
@@ -37,6 +38,20 @@ describe('legalize on quantize-dynamic and quantize-weight-only output', () => {
     });
   }
 
+  it('per-row activations on cuda: one dequantized copy per quantized input, shared by its projections', async () => {
+    const before = cloneModel(siblingProjections());
+    await quantizeDynamic.run(before, quantizeDynamic.options.parse({}), quietContext({ target: 'cuda' }));
+    const { after } = await legalize('cuda', before);
+    assertClean(after, 'cuda');
+    const g = after.graph;
+    const matmuls = g.nodes.filter((n) => n.opType === 'MatMul');
+    assert.equal(matmuls.length, 3);
+    assert.equal(new Set(matmuls.map((n) => n.inputs[0])).size, 1, 'the three projections read one dequantized activation');
+    assert.ok(!g.nodes.some((n) => n.opType === 'Cast' && n.inputs[0]?.isConstant), 'no Cast of a constant');
+    assert.ok(g.initializers.every((v) => !v.isUnused), 'no unused initializer');
+    await assertClose(before, after, 1e-5, 0.99999);
+  });
+
   it('the Q/DQ dynamic form keeps DynamicQuantizeLinear on openvino, drops it on tensorrt', async () => {
     const before = await quantized(quantizeDynamic, {}, 'tensorrt');
     assert.ok(opsOf(before).has('DynamicQuantizeLinear'));
@@ -65,3 +80,16 @@ describe('legalize on quantize-dynamic and quantize-weight-only output', () => {
     await assertWithin(before, before, 0);
   });
 });
+
+/** x[batch, 16] read by three projections (as Q, K and V are), their sum the output. */
+function siblingProjections(): Model {
+  const model = newModel();
+  const g = model.graph;
+  const x = g.addInput('x', { elemType: DType.FLOAT, shape: ['batch', 16] });
+  const [q, k, v] = [1, 2, 3].map((seed) => g.addNode({ opType: 'MatMul', inputs: [x, randomWeight(model, `w${seed}`, [16, 8], seed)] }).output(0));
+  const y = g.addNode({ opType: 'Add', inputs: [g.addNode({ opType: 'Add', inputs: [q!, k!] }).output(0), v!], outputs: ['y'] }).output(0);
+  y.type = { elemType: DType.FLOAT, shape: ['batch', 8] };
+  g.outputs.push(y);
+  return model;
+}
+

@@ -22,11 +22,16 @@ export class FileError extends LlmoptError {}
 /** A pass's requirement is unmet by the model it was given. */
 export class PreconditionError extends LlmoptError {}
 
-/** A pass failed; names the pass and the passes that ran before it. */
+/**
+ * A pass failed; names the pass and the passes that ran before it. A request the model cannot satisfy
+ * (a ConfigError from inside the pass) keeps the exit code of a bad config.
+ */
 export class PassError extends LlmoptError {
+  override readonly exitCode: number;
   constructor(readonly pass: string, readonly after: readonly string[], options?: ErrorOptions) {
     const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super(`pass '${pass}' failed${after.length ? ` (after ${after.join(', ')})` : ''}${cause}`, options);
+    this.exitCode = options?.cause instanceof ConfigError ? options.cause.exitCode : 1;
   }
 }
 

@@ -58,7 +58,7 @@ export default definePass({
     const blocks = structure.blocks;
     if (!blocks.length) throw new ConfigError(`${NAME}: no transformer blocks found`);
     const layers = layersProblem(options.layers, blocks.length);
-    if (layers) throw new ConfigError(`${NAME}: layers ${layers.layers.join(',')}: ${layers.problem}`);
+    if (layers) throw new ConfigError(`layers ${layers.layers.join(',')}: ${layers.problem}`);
     const removedLayers = new Set(options.layers);
     const kept = blocks.filter((b) => !removedLayers.has(b.index));
     const ffn = options.ffnRatio > 0 ? plans(kept, planFfn, 'FFN', ctx) : [];

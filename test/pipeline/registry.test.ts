@@ -67,6 +67,21 @@ describe('runSteps', () => {
     await assert.rejects(runSteps(mlpWithClutter(), steps, quietContext()), (err: unknown) =>
       err instanceof PassError && /pass 'break-things' failed \(after remove-identity\)/.test(err.message));
   });
+
+  it('a request the model cannot satisfy keeps the exit code of a bad config; other failures exit 1', async () => {
+    const refusing = definePass({
+      name: 'refuse', description: 'refuses its options', options: z.object({}).strict(),
+      run() { throw new ConfigError('cannot do that here'); },
+    });
+    const failing = definePass({
+      name: 'fail', description: 'fails', options: z.object({}).strict(),
+      run() { throw new Error('broken'); },
+    });
+    for (const [pass, code] of [[refusing, 2], [failing, 1]] as const) {
+      await assert.rejects(runSteps(mlpWithClutter(), [{ pass, options: {} }], quietContext()), (err: unknown) =>
+        err instanceof PassError && err.exitCode === code);
+    }
+  });
 });
 
 describe('config file', () => {

@@ -13,7 +13,7 @@ export interface BlockwiseOptions {
 }
 
 /** Clipping ratios tried by the scale search (1 = no clipping). */
-const CLIP_GRID = [1, 0.97, 0.94, 0.91, 0.88, 0.85, 0.82, 0.79];
+export const CLIP_GRID: readonly number[] = [1, 0.97, 0.94, 0.91, 0.88, 0.85, 0.82, 0.79];
 
 /** Codes are unsigned (0 .. 2^bits-1); value = (code - zeroPoint) * scale. */
 export interface BlockwiseWeight {
@@ -91,17 +91,20 @@ export function searchBlockParams(values: Float32Array, bits: number, symmetric:
   const qmax = (1 << bits) - 1;
   let best = base;
   let bestErr = Infinity;
+  let lo = 0, hi = 0;
+  if (!symmetric) for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   for (const ratio of CLIP_GRID) {
     const candidate = symmetric
       ? { scale: Math.fround(base.scale * ratio), zeroPoint: base.zeroPoint }
-      : shrinkAsymmetric(values, bits, ratio);
+      : shrinkAsymmetric(lo, hi, bits, ratio);
     const { scale, zeroPoint } = candidate;
+    const first = -zeroPoint, last = qmax - zeroPoint;
     let err = 0;
     // A sum of squares only grows: once it reaches the best so far, this ratio cannot win.
     for (let i = 0; i < values.length && err < bestErr; i++) {
       const v = values[i]!;
-      const q = Math.min(qmax, Math.max(0, Math.round(v / scale) + zeroPoint));
-      const d = (q - zeroPoint) * scale - v;
+      const r = roundHalfUp(v / scale);
+      const d = (r < first ? first : r > last ? last : r) * scale - v;
       err += d * d;
     }
     if (err < bestErr) { bestErr = err; best = candidate; }
@@ -109,9 +112,18 @@ export function searchBlockParams(values: Float32Array, bits: number, symmetric:
   return best;
 }
 
-function shrinkAsymmetric(values: Float32Array, bits: number, ratio: number): { scale: number; zeroPoint: number } {
-  let lo = 0, hi = 0;
-  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+/**
+ * Math.round (halves up) without its cost in this loop: x - trunc(x) is exact, and the two comparisons
+ * become numbers rather than branches on the random signs of weights.
+ */
+function roundHalfUp(x: number): number {
+  const r = Math.trunc(x);
+  const f = x - r;
+  return r + Number(f >= 0.5) - Number(f < -0.5);
+}
+
+/** The asymmetric parameters of [lo, hi] (already including 0) shrunk by `ratio`. */
+function shrinkAsymmetric(lo: number, hi: number, bits: number, ratio: number): { scale: number; zeroPoint: number } {
   if (hi === lo) return { scale: 1, zeroPoint: 0 };
   const qmax = (1 << bits) - 1;
   const scale = Math.fround(((hi - lo) * ratio) / qmax);
@@ -122,7 +134,8 @@ export function quantizeInto(values: ArrayLike<number>, scale: number, zeroPoint
   const qmax = (1 << bits) - 1;
   out.fill(zeroPoint);
   for (let i = 0; i < values.length; i++) {
-    out[i] = Math.min(qmax, Math.max(0, Math.round(values[i]! / scale) + zeroPoint));
+    const q = roundHalfUp(values[i]! / scale) + zeroPoint;
+    out[i] = q < 0 ? 0 : q > qmax ? qmax : q;
   }
 }
 

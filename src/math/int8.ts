@@ -114,8 +114,14 @@ function asymmetricParams(lo: number, hi: number): { scale: number; zeroPoint: n
   return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
 }
 
+/**
+ * Half away from zero, the same as ±Math.round(|x|) but without a branch on the sign, which the random signs
+ * of weights make several times slower in the search's loop. f = x - trunc(x) is exact, and trunc(2f) is
+ * ±1 exactly when |f| >= 0.5.
+ */
 function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
+  const r = Math.trunc(x);
+  return r + Math.trunc(2 * (x - r));
 }
 
 /** Fractions of the full range tried by the scale search: 1 (max-abs or min/max), 0.99, ..., 0.85. */
@@ -127,35 +133,48 @@ interface GroupParams {
   readonly signed: boolean; readonly qmin: number; readonly qmax: number;
 }
 
+/** Columns gathered at a time for a per-column search: one pass over the rows reads a short contiguous run each. */
+const COLUMN_TILE = 16;
+
 /** Replaces each group's scale and zero point by the clipped ones with least squared rounding error. */
 function searchScales(data: Float32Array, rows: number, cols: number, granularity: Int8Granularity, p: GroupParams): void {
-  const column = new Float32Array(rows);
-  for (let g = 0; g < p.scales.length; g++) {
-    let values = data;
-    if (granularity === 'row') values = data.subarray(g * cols, (g + 1) * cols);
-    else if (granularity === 'column') {
-      for (let r = 0; r < rows; r++) column[r] = data[r * cols + g]!;
-      values = column;
+  if (granularity === 'tensor') { searchGroup(data, 0, p); return; }
+  if (granularity === 'row') {
+    for (let g = 0; g < rows; g++) searchGroup(data.subarray(g * cols, (g + 1) * cols), g, p);
+    return;
+  }
+  const tile = new Float32Array(COLUMN_TILE * rows);
+  for (let c0 = 0; c0 < cols; c0 += COLUMN_TILE) {
+    const width = Math.min(COLUMN_TILE, cols - c0);
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols + c0;
+      for (let j = 0; j < width; j++) tile[j * rows + r] = data[row + j]!;
     }
-    let bestError = Infinity;
-    for (const ratio of CLIP_RATIOS) {
-      const lo = p.lo[g]! * ratio, hi = p.hi[g]! * ratio;
-      const c = p.signed ? symmetricParams(lo, hi, p.qmax) : asymmetricParams(lo, hi);
-      const error = roundingError(values, c.scale, c.zeroPoint, p.qmin, p.qmax, bestError);
-      if (error < bestError) { bestError = error; p.scales[g] = c.scale; p.zeroPoints[g] = c.zeroPoint; }
-    }
+    for (let j = 0; j < width; j++) searchGroup(tile.subarray(j * rows, (j + 1) * rows), c0 + j, p);
+  }
+}
+
+function searchGroup(values: Float32Array, g: number, p: GroupParams): void {
+  let bestError = Infinity;
+  for (const ratio of CLIP_RATIOS) {
+    const lo = p.lo[g]! * ratio, hi = p.hi[g]! * ratio;
+    const c = p.signed ? symmetricParams(lo, hi, p.qmax) : asymmetricParams(lo, hi);
+    const error = roundingError(values, c.scale, c.zeroPoint, p.qmin, p.qmax, bestError);
+    if (error < bestError) { bestError = error; p.scales[g] = c.scale; p.zeroPoints[g] = c.zeroPoint; }
   }
 }
 
 /** Σ (dequantized − value)²; stops as soon as the sum reaches `bound` (that trial cannot win any more). */
 function roundingError(values: Float32Array, scale: number, zeroPoint: number, qmin: number, qmax: number, bound: number): number {
   let sum = 0;
+  const lo = qmin - zeroPoint, hi = qmax - zeroPoint;
   for (let start = 0; start < values.length; start += 256) {
     const end = Math.min(values.length, start + 256);
     for (let i = start; i < end; i++) {
       const v = values[i]!;
-      const q = roundHalfAway(v / scale) + zeroPoint;
-      const d = ((q < qmin ? qmin : q > qmax ? qmax : q) - zeroPoint) * scale - v;
+      // Codes relative to the zero point, clamped to the range.
+      const r = roundHalfAway(v / scale);
+      const d = (r < lo ? lo : r > hi ? hi : r) * scale - v;
       sum += d * d;
     }
     if (sum >= bound) return sum;

@@ -35,6 +35,10 @@ import { compareTensors } from '../src/runtime/compare.js';
 import type { HostTensor } from '../src/runtime/tensors.js';
 import { DType } from '../src/ir/dtype.js';
 import { elementwiseBound } from './lib/elementwise-bound.js';
+import { readFlags } from './lib/argv.js';
+import { runMain } from './lib/run-main.js';
+import { median } from '../src/bench/stats.js';
+import { rowsOf } from '../src/bench/data.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODELS = path.resolve(here, '../../../shared/models');
@@ -47,30 +51,20 @@ const USAGE = 'usage: node dist/bench/fusion.js [--models llama,gpt2,bert] [--ro
 
 function parse(argv: readonly string[]): Flags {
   const flags: Flags = { models: ['llama', 'gpt2', 'bert'], rows: 32, rounds: 9, iterations: 12, threads: 2, seq: 128, json: false, byOp: false, bound: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const count = (): number => {
-      const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${a} expects a positive integer\n${USAGE}`);
-      return n;
-    };
-    if (a === '--models') flags.models = (argv[++i] ?? '').split(',').filter(Boolean);
-    else if (a === '--rows') flags.rows = count();
-    else if (a === '--rounds') flags.rounds = count();
-    else if (a === '--iterations') flags.iterations = count();
-    else if (a === '--threads') flags.threads = count();
-    else if (a === '--seq') flags.seq = count();
-    else if (a === '--json') flags.json = true;
-    else if (a === '--by-op') flags.byOp = true;
-    else if (a === '--bound') flags.bound = true;
-    else throw new Error(`unknown flag '${a}'\n${USAGE}`);
+  for (const { arg, value, positive } of readFlags(argv, USAGE)) {
+    const count = () => Math.max(1, Math.round(positive()));
+    if (arg === '--models') flags.models = value().split(',').filter(Boolean);
+    else if (arg === '--rows') flags.rows = count();
+    else if (arg === '--rounds') flags.rounds = count();
+    else if (arg === '--iterations') flags.iterations = count();
+    else if (arg === '--threads') flags.threads = count();
+    else if (arg === '--seq') flags.seq = count();
+    else if (arg === '--json') flags.json = true;
+    else if (arg === '--by-op') flags.byOp = true;
+    else if (arg === '--bound') flags.bound = true;
+    else throw new Error(`unknown flag '${arg}'\n${USAGE}`);
   }
   return flags;
-}
-
-function rowsOf(t: HostTensor, start: number, count: number): HostTensor {
-  const seq = t.dims[1]!;
-  return { dtype: t.dtype, dims: [count, seq], data: (t.data as BigInt64Array).subarray(start * seq, (start + count) * seq) };
 }
 
 /** The first `seq` tokens of row 0, repeated when the data rows are shorter. */
@@ -97,12 +91,6 @@ async function maxDiff(a: Session, b: Session, model: Model, ids: HostTensor, ro
   }
   return worst;
 }
-
-const median = (x: readonly number[]): number => {
-  const s = [...x].sort((p, q) => p - q);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 interface BlockTimes { median: number; best: number; cpu: number }
 
@@ -276,7 +264,4 @@ async function main(): Promise<void> {
   if (flags.json) console.log(JSON.stringify(results, null, 2));
 }
 
-await main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exitCode = 2;
-});
+runMain(main);

@@ -18,6 +18,7 @@ import { timeInterleaved } from '../src/bench/latency.js';
 import { MemoryProbe } from '../src/bench/memory.js';
 import { ascending, quantile } from '../src/bench/stats.js';
 import { toOrt } from '../src/runtime/tensors.js';
+import { runMain } from './lib/run-main.js';
 
 interface Flags { model: string; runs: number; rounds: number; batch: number; seq: number; threads: number }
 
@@ -86,7 +87,4 @@ async function main(): Promise<void> {
   await session.release();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

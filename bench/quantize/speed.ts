@@ -13,7 +13,7 @@ import { mulberry32 } from '../../src/runtime/feeds.js';
 import type { Model } from '../../src/ir/model.js';
 import { DType } from '../../src/ir/dtype.js';
 import { timeInterleaved } from '../../src/bench/latency.js';
-import { ascending, pairRatios, quantile } from '../../src/bench/stats.js';
+import { median, pairRatios } from '../../src/bench/stats.js';
 
 export interface SpeedVariant {
   readonly name: string;
@@ -68,4 +68,3 @@ export async function measureSpeed(shape: GemmShape, tokenCounts: readonly numbe
   return rows;
 }
 
-function median(values: readonly number[]): number { return quantile(ascending(values), 0.5); }

@@ -30,6 +30,11 @@ export function ascending(values: readonly number[]): Float64Array {
   return Float64Array.from(values).sort();
 }
 
+/** The median (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  return quantile(ascending(values), 0.5);
+}
+
 export function summarize(samples: readonly number[]): LatencyStats {
   const sorted = ascending(samples);
   const n = sorted.length;

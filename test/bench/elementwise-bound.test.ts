@@ -8,7 +8,7 @@ import { resolveSteps } from '../../src/pipeline/registry.js';
 import { quietContext } from '../../src/pipeline/pass.js';
 import { Session } from '../../src/runtime/session.js';
 import { randomFeeds } from '../../src/runtime/feeds.js';
-import { buildBert, buildLlama } from '../../fixtures/build/index.js';
+import { buildBert, buildGpt2, buildLlama } from '../../fixtures/build/index.js';
 import { elementwiseBound } from '../../bench/lib/elementwise-bound.js';
 import { opTypes } from '../helpers/model.js';
 
@@ -24,7 +24,7 @@ async function fused(model: Model): Promise<Model> {
 const count = (model: Model, re: RegExp) => opTypes(model).filter((op) => re.test(op)).length;
 
 describe('elementwise bound of a fused model', () => {
-  for (const [name, build] of [['bert', buildBert], ['llama', buildLlama]] as const) {
+  for (const [name, build] of [['bert', buildBert], ['gpt2', buildGpt2], ['llama', buildLlama]] as const) {
     it(`${name}: products and attention kept, norms and activations gone, still runs`, async () => {
       const model = await fused(build());
       const { model: bound, skipped } = await elementwiseBound(model);

@@ -42,7 +42,7 @@ export function describeAttention(core: AttentionCore, linears: ReadonlyMap<Node
   const q = trace(core.query);
   const k = core.key ? trace(core.key) : q;
   const v = core.value ? trace(core.value) : q;
-  const widths = inside ? packedWidths(core, inside) : { q: q.width, k: k.width };
+  const widths = inside ? packedWidths(core, inside) : packedInput(core) ? packedInputWidths(core, q.width) : { q: q.width, k: k.width };
   const scaleDim = headDimFromScale(core.scale);
   const headDim = q.split.headDim ?? k.split.headDim ?? (core.heads && widths.q ? widths.q / core.heads : undefined) ?? scaleDim;
   const heads = core.heads ?? q.split.heads ?? divide(widths.q, headDim);
@@ -81,7 +81,9 @@ function headSplit(nodes: readonly Node[], linears: ReadonlyMap<Node, Linear>): 
     const h = shape[shape.length - 2];
     if (typeof d !== 'number' || d <= 0) continue;
     const width = r.inputs[0] ? featureWidth(r.inputs[0], linears) : undefined;
-    return { heads: typeof h === 'number' && h > 0 ? h : divide(width, d), headDim: d, width };
+    // [.., G, 1, D] splits key/value groups ready to be repeated: the count is the width's, not the 1.
+    const named = typeof h === 'number' && h > 1 || (h === 1 && width === undefined) ? h : undefined;
+    return { heads: named ?? divide(width, d), headDim: d, width };
   }
   return { heads: undefined, headDim: undefined, width: undefined };
 }
@@ -92,6 +94,18 @@ function packedWidths(core: AttentionCore, inside: Linear): { q: number | undefi
   if (sizes && sizes.length === 3) return { q: sizes[0], k: sizes[1] };
   const third = inside.n !== undefined && inside.n % 3 === 0 ? inside.n / 3 : undefined;
   return { q: third, k: third };
+}
+
+/** A fused op given Q, K and V packed in its first input (GroupQueryAttention or MultiHeadAttention without a key). */
+function packedInput(core: AttentionCore): boolean {
+  return core.form === 'fused' && !core.projectionInside && !core.key && core.query !== undefined;
+}
+
+/** Q and K widths inside a packed [.., (heads + 2·kvHeads)·D] input. */
+function packedInputWidths(core: AttentionCore, width: number | undefined): { q: number | undefined; k: number | undefined } {
+  const heads = core.heads, kvHeads = core.kvHeads ?? core.heads;
+  const d = heads && kvHeads ? divide(width, heads + 2 * kvHeads) : undefined;
+  return { q: d && heads ? d * heads : undefined, k: d && kvHeads ? d * kvHeads : undefined };
 }
 
 /** Number of features of the last axis of a value, following it back to the layer that made it. */
@@ -109,7 +123,7 @@ export function featureWidth(v: Value, linears: ReadonlyMap<Node, Linear>, depth
     case 'Add': case 'Sub': case 'Mul': case 'Div':
       return next(p.inputs.find((x) => x && !isConstant(x)));
     case 'Cast': case 'Identity': case 'Relu': case 'Gelu': case 'Sigmoid': case 'Tanh': case 'Erf': case 'Neg':
-    case 'DequantizeLinear': case 'QuantizeLinear':
+    case 'DequantizeLinear': case 'QuantizeLinear': case 'RotaryEmbedding':
       return next(p.inputs[0]);
     case 'Reshape': {
       const last = shapeElements(p.inputs[1])?.at(-1);

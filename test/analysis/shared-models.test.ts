@@ -8,6 +8,9 @@ import quantizeWeightOnly from '../../passes/quantize/quantize-weight-only.js';
 import { applyPass } from '../helpers/model.js';
 import { sharedFile, skipWithoutShared } from '../helpers/shared.js';
 import type { Model } from '../../src/ir/model.js';
+import { runSteps } from '../../src/pipeline/manager.js';
+import { resolveSteps } from '../../src/pipeline/registry.js';
+import { quietContext } from '../../src/pipeline/pass.js';
 
 const inspect = (model: Model): TransformerJson => describeTransformer(detectTransformer(model));
 const load = (name: string) => loadModel(sharedFile(name));
@@ -32,6 +35,22 @@ describe('transformer structure of the exported models', { skip: skipWithoutShar
     assert.deepEqual(t.embeddings.map((e) => [e.role, e.rows, e.cols]), [['token', 256, 256]]);
     assert.equal(t.finalNorm?.kind, 'RMSNorm');
     assert.deepEqual([t.lmHead?.inFeatures, t.lmHead?.outFeatures, t.lmHead?.tied], [256, 256, false]);
+  });
+
+  it('llama-tiny fused each way: 8 heads of 32 in 2 key/value groups, whatever the op', async () => {
+    const forms: [Record<string, unknown>, string][] = [
+      [{}, 'com.microsoft.GroupQueryAttention'],
+      [{ packProjections: false }, 'com.microsoft.GroupQueryAttention'],
+      [{ groupQuery: false }, 'com.microsoft.MultiHeadAttention'],
+      [{ target: 'portable' }, 'Attention'],
+    ];
+    for (const [options, op] of forms) {
+      const model = load('llama-tiny.onnx');
+      const steps = resolveSteps(['preset:fuse']).map((s) => (s.pass.name === 'fuse-attention' ? { pass: s.pass, options: s.pass.options.parse(options) } : s));
+      await runSteps(model, steps, quietContext());
+      const a = inspect(model).attention;
+      assert.deepEqual([a?.form, a?.op, a?.heads, a?.kvHeads, a?.headDim, a?.groupedQuery, a?.rope], ['fused', op, 8, 2, 32, true, true], JSON.stringify(options));
+    }
   });
 
   it('gpt2-tiny: 4 decoder blocks, 4 heads on a fused QKV Gemm, LayerNorm, tanh GELU, tied head', () => {

@@ -11,6 +11,8 @@ import { runModel } from '../../../src/runtime/session.js';
 import { ConfigError } from '../../../src/errors.js';
 import { quietContext } from '../../../src/pipeline/pass.js';
 import { cloneModel } from '../../../src/ir/clone.js';
+import { runSteps } from '../../../src/pipeline/manager.js';
+import { resolveSteps } from '../../../src/pipeline/registry.js';
 import { loadModel } from '../../../src/io/load.js';
 import { readDataset, type Dataset } from '../../../src/data/dataset.js';
 import { readNpy } from '../../../src/runtime/npy.js';
@@ -61,6 +63,17 @@ describe('prune-structured on fixtures', () => {
       }
     });
   }
+
+  it('heads of a fused model (packed GroupQueryAttention): the same model as pruning first and fusing after', async () => {
+    const fuse = async (m: Model) => { const copy = cloneModel(m); await runSteps(copy, resolveSteps(['preset:fuse']), quietContext()); return copy; };
+    const dense = buildLlama({ style: 'torchscript' });
+    const { after: fusedThenPruned, result } = await applyPass(pruneStructured, await fuse(dense), { heads: 2 });
+    const prunedFirst = await applyPass(pruneStructured, dense, { heads: 2 });
+    assert.ok(result.stats.headsRemoved! > 0);
+    assert.equal(result.stats.headsRemoved, prunedFirst.result.stats.headsRemoved, JSON.stringify(result.stats));
+    const prunedThenFused = await fuse(prunedFirst.after);
+    await assertSameOutputs(prunedThenFused, fusedThenPruned, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+  });
 
   it('removing nothing changes nothing', async () => {
     const model = buildLlama();

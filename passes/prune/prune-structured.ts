@@ -135,13 +135,16 @@ function ffnGram(o: Options, s: InputStatistics | undefined): Float64Array | und
 }
 
 /** The plan of every block that can be cut; a block that cannot is explained and left alone. */
+/** Plans per block; a block that cannot be cut is explained, and a request no block can take is warned about. */
 function plans<P>(blocks: readonly TransformerBlock[], plan: (b: TransformerBlock) => P | string, what: string, ctx: PassContext): P[] {
   const out: P[] = [];
+  const reasons: string[] = [];
   for (const b of blocks) {
     const p = plan(b);
-    if (typeof p === 'string') ctx.explain(NAME, `block ${b.index}: ${what} left alone: ${p}`);
+    if (typeof p === 'string') { ctx.explain(NAME, `block ${b.index}: ${what} left alone: ${p}`); reasons.push(p); }
     else out.push(p);
   }
+  if (!out.length && reasons.length) ctx.warn(`${NAME}: ${what} left alone in every block: ${reasons[0]} (--explain gives each block's reason)`);
   return out;
 }
 

@@ -37,7 +37,9 @@ export function planHeads(block: TransformerBlock): HeadsPlan | string {
   const a = block.attention[0]!;
   const { heads, kvHeads, headDim } = a;
   if (!heads || !kvHeads || !headDim) return 'head count or head size unknown';
-  if (a.core.projectionInside) return `${a.core.op} holds its projections`;
+  // com.microsoft Attention's packed [Q | K | V] weight and bias are cut like a fused QKV projection;
+  // a quantized one (QAttention) is not.
+  if (a.core.projectionInside && a.core.op !== 'com.microsoft.Attention') return `${a.core.op} holds its projections`;
   const [q, k, v] = [a.q, a.k, a.v].map((l) => (l.length === 1 ? l[0] : undefined));
   const os = block.linears.filter((l) => l.role === 'o');
   if (!q || !k || !v || os.length !== 1) return 'not one projection each for Q, K, V and O';
@@ -123,6 +125,11 @@ function setHeadAttributes(plan: HeadsPlan, heads: number, kvHeads: number): num
   for (const [name, value] of [['num_heads', heads], ['q_num_heads', heads], ['kv_num_heads', kvHeads]] as const) {
     if (node.getInt(name) === undefined) continue;
     node.setAttribute(name, { type: 'int', value });
+    changed++;
+  }
+  if (node.getInts('qkv_hidden_sizes')) {
+    const d = plan.headDim;
+    node.setAttribute('qkv_hidden_sizes', { type: 'ints', value: [heads * d, kvHeads * d, kvHeads * d] });
     changed++;
   }
   return changed;

@@ -1,6 +1,7 @@
 /**
  * Reading and slicing the weights of one linear layer. A layer computes y = x·W (+ b) with W logically
- * [K × N]; the stored tensor is [K, N] (MatMul, Gemm), or [N, K] behind Gemm's transB or a Transpose (the
+ * [K × N]; the stored tensor is [K, N] (MatMul, Gemm, com.microsoft Attention's packed projection), or [N, K]
+ * behind Gemm's transB or a Transpose (the
  * [out, in] layout some exporters keep). Structured pruning keeps a subset of W's columns (the layer's
  * outputs, with the bias) or of its rows (the layer's inputs).
  */
@@ -26,7 +27,9 @@ export interface WeightSlot {
 /** Where a float32 weight is stored; a ConfigError names the layer when its form is not one we can slice. */
 export function weightSlot(l: Linear): WeightSlot {
   const node = l.node;
-  if (node.opType !== 'MatMul' && node.opType !== 'Gemm') throw unsupported(l, `${node.opType} layers are not sliced`);
+  // com.microsoft Attention keeps its packed [hidden, Q | K | V] weight as input 1, like MatMul.
+  const attention = node.opType === 'Attention' && node.domain === 'com.microsoft';
+  if (node.opType !== 'MatMul' && node.opType !== 'Gemm' && !attention) throw unsupported(l, `${node.opType} layers are not sliced`);
   const transB = node.opType === 'Gemm' && node.getInt('transB', 0) === 1;
   if (node.opType === 'Gemm' && node.getInt('transA', 0) === 1) throw unsupported(l, 'Gemm with transA');
   let reader = node;
@@ -118,10 +121,12 @@ export function addOutputBias(l: Linear, bias: Float32Array): void {
   add.setInput(0, out);
 }
 
-/** The bias of a layer: Gemm's C, or an Add of a constant [N] right after the product. */
+/** The bias of a layer: Gemm's C, com.microsoft Attention's packed bias, or an Add of a constant [N] right after the product. */
 export function biasOf(l: Linear, n: number): { node: Node; index: number } | undefined {
   const is = (v: Value | null | undefined) => constantTensor(v)?.dims.length === 1 && constantTensor(v)!.dims[0] === n && constantTensor(v)!.dtype === DType.FLOAT;
-  if (l.node.opType === 'Gemm') return is(l.node.inputs[2]) ? { node: l.node, index: 2 } : undefined;
+  if (l.node.opType === 'Gemm' || (l.node.opType === 'Attention' && l.node.domain === 'com.microsoft')) {
+    return is(l.node.inputs[2]) ? { node: l.node, index: 2 } : undefined;
+  }
   const readers = l.output.consumers();
   const add = readers.length === 1 && readers[0]!.opType === 'Add' ? readers[0]! : undefined;
   if (!add) return undefined;

@@ -64,15 +64,33 @@ describe('prune-structured on fixtures', () => {
     });
   }
 
-  it('heads of a fused model (packed GroupQueryAttention): the same model as pruning first and fusing after', async () => {
-    const fuse = async (m: Model) => { const copy = cloneModel(m); await runSteps(copy, resolveSteps(['preset:fuse']), quietContext()); return copy; };
-    const dense = buildLlama({ style: 'torchscript' });
-    const { after: fusedThenPruned, result } = await applyPass(pruneStructured, await fuse(dense), { heads: 2 });
-    const prunedFirst = await applyPass(pruneStructured, dense, { heads: 2 });
-    assert.ok(result.stats.headsRemoved! > 0);
-    assert.equal(result.stats.headsRemoved, prunedFirst.result.stats.headsRemoved, JSON.stringify(result.stats));
-    const prunedThenFused = await fuse(prunedFirst.after);
-    await assertSameOutputs(prunedThenFused, fusedThenPruned, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+  const fusedForms: readonly [string, () => Model, number][] = [
+    ['llama (packed GroupQueryAttention)', () => buildLlama({ style: 'torchscript' }), 2],
+    ['gpt2 (com.microsoft Attention, causal)', () => buildGpt2({ style: 'torchscript' }), 1],
+    ['bert (com.microsoft Attention with its mask)', () => buildBert({ style: 'torchscript' }), 1],
+  ];
+  for (const [label, build, heads] of fusedForms) {
+    it(`heads of a fused ${label}: the same model as pruning first and fusing after`, async () => {
+      const fuse = async (m: Model) => { const copy = cloneModel(m); await runSteps(copy, resolveSteps(['preset:fuse']), quietContext()); return copy; };
+      const dense = build();
+      const { after: fusedThenPruned, result } = await applyPass(pruneStructured, await fuse(dense), { heads });
+      const prunedFirst = await applyPass(pruneStructured, dense, { heads });
+      assert.ok(result.stats.headsRemoved! > 0);
+      assert.equal(result.stats.headsRemoved, prunedFirst.result.stats.headsRemoved, JSON.stringify(result.stats));
+      const prunedThenFused = await fuse(prunedFirst.after);
+      await assertSameOutputs(prunedThenFused, fusedThenPruned, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+    });
+  }
+
+  it('heads no block can give up: a warning with the reason, the model unchanged', async () => {
+    const model = buildBert({ style: 'torchscript' });
+    await runSteps(model, resolveSteps(['preset:fuse']), quietContext());
+    // Unequal Q/K/V sizes in the packed weight: not the [Q | K | V] layout the cut understands.
+    for (const n of model.graph.nodes) if (n.opType === 'Attention') n.setAttribute('qkv_hidden_sizes', { type: 'ints', value: [64, 32, 96] });
+    const warnings: string[] = [];
+    const result = await pruneStructured.run(model, pruneStructured.options.parse({ heads: 1 }), quietContext({ warn: (m) => warnings.push(m) }));
+    assert.equal(result.modified, false);
+    assert.match(warnings.join('\n'), /heads left alone in every block: .*--explain/);
   });
 
   it('removing nothing changes nothing', async () => {

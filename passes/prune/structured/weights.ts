@@ -121,17 +121,24 @@ export function addOutputBias(l: Linear, bias: Float32Array): void {
   add.setInput(0, out);
 }
 
-/** The bias of a layer: Gemm's C, com.microsoft Attention's packed bias, or an Add of a constant [N] right after the product. */
+/**
+ * The bias of a layer: Gemm's C, com.microsoft Attention's packed bias, the bias of a BiasGelu/FastGelu that
+ * reads the product, or an Add of a constant [N] right after it.
+ */
 export function biasOf(l: Linear, n: number): { node: Node; index: number } | undefined {
   const is = (v: Value | null | undefined) => constantTensor(v)?.dims.length === 1 && constantTensor(v)!.dims[0] === n && constantTensor(v)!.dtype === DType.FLOAT;
   if (l.node.opType === 'Gemm' || (l.node.opType === 'Attention' && l.node.domain === 'com.microsoft')) {
     return is(l.node.inputs[2]) ? { node: l.node, index: 2 } : undefined;
   }
   const readers = l.output.consumers();
-  const add = readers.length === 1 && readers[0]!.opType === 'Add' ? readers[0]! : undefined;
-  if (!add) return undefined;
-  const index = add.inputs.findIndex((v) => v !== l.output && is(v));
-  return index >= 0 ? { node: add, index } : undefined;
+  const reader = readers.length === 1 ? readers[0]! : undefined;
+  // com.microsoft BiasGelu / FastGelu add their input 1 to the product before the activation.
+  if (reader?.domain === 'com.microsoft' && (reader.opType === 'BiasGelu' || reader.opType === 'FastGelu')) {
+    return reader.inputs[0] === l.output && is(reader.inputs[1]) ? { node: reader, index: 1 } : undefined;
+  }
+  if (reader?.opType !== 'Add') return undefined;
+  const index = reader.inputs.findIndex((v) => v !== l.output && is(v));
+  return index >= 0 ? { node: reader, index } : undefined;
 }
 
 /** Points `node.inputs[index]` at a float32 constant with these contents (in place when nothing else reads it). */

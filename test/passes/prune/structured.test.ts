@@ -70,15 +70,18 @@ describe('prune-structured on fixtures', () => {
     ['bert (com.microsoft Attention with its mask)', () => buildBert({ style: 'torchscript' }), 1],
   ];
   for (const [label, build, heads] of fusedForms) {
-    it(`heads of a fused ${label}: the same model as pruning first and fusing after`, async () => {
+    it(`heads and FFN channels of a fused ${label}: the same model as pruning first and fusing after`, async () => {
       const fuse = async (m: Model) => { const copy = cloneModel(m); await runSteps(copy, resolveSteps(['preset:fuse']), quietContext()); return copy; };
       const dense = build();
-      const { after: fusedThenPruned, result } = await applyPass(pruneStructured, await fuse(dense), { heads });
-      const prunedFirst = await applyPass(pruneStructured, dense, { heads });
-      assert.ok(result.stats.headsRemoved! > 0);
-      assert.equal(result.stats.headsRemoved, prunedFirst.result.stats.headsRemoved, JSON.stringify(result.stats));
-      const prunedThenFused = await fuse(prunedFirst.after);
-      await assertSameOutputs(prunedThenFused, fusedThenPruned, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+      const fused = await fuse(dense);
+      for (const [options, stat] of [[{ heads }, 'headsRemoved'], [{ ffnRatio: 0.25 }, 'channelsRemoved']] as const) {
+        const { after: fusedThenPruned, result } = await applyPass(pruneStructured, fused, options);
+        const prunedFirst = await applyPass(pruneStructured, dense, options);
+        assert.ok(result.stats[stat]! > 0, JSON.stringify(result.stats));
+        assert.equal(result.stats[stat], prunedFirst.result.stats[stat], JSON.stringify(result.stats));
+        const prunedThenFused = await fuse(prunedFirst.after);
+        await assertSameOutputs(prunedThenFused, fusedThenPruned, { atol: 1e-4, dims: { batch: 2, sequence: 7 } });
+      }
     });
   }
 

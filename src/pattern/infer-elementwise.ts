@@ -78,6 +78,18 @@ const gemm: Rule = ({ node, ins }) => {
   return [{ dtype: ins[0]?.dtype, shape: [m, n] }];
 };
 
+/** A product whose result type is not its first input's: integer matmuls and their float-scaled forms. */
+const matmulTo = (dtype: (ctx: RuleContext) => number | undefined): Rule => (ctx) => [{ ...matmul(ctx)[0], dtype: dtype(ctx) }];
+
+/** MatMulNBits: A [..., K] times the packed [N, K] weight: [..., N], N from the attribute. */
+const matmulNBits: Rule = ({ node, ins }) => {
+  const a = ins[0]?.shape, n = node.getInt('N');
+  return [{ dtype: ins[0]?.dtype, ...(a && a.length > 0 && n !== undefined ? { shape: [...a.slice(0, -1), Sym.num(n)] } : {}) }];
+};
+
+/** DynamicQuantizeLinear: uint8 codes of x's shape, a scalar float scale and a scalar uint8 zero point. */
+const dynamicQuantize: Rule = ({ ins }) => [{ dtype: DType.UINT8, shape: ins[0]?.shape }, { dtype: DType.FLOAT, shape: [] }, { dtype: DType.UINT8, shape: [] }];
+
 /** com.microsoft attention ops: output [batch, sequence, heads * v_head] from query and value. */
 const attention: Rule = ({ node, ins }) => {
   const q = ins[0]?.shape, v = ins[2]?.shape;
@@ -111,7 +123,7 @@ const packedAttention: Rule = ({ node, ins }) => {
 
 const unary = ['Abs', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Erf', 'Sigmoid', 'Relu', 'Cos', 'Sin',
   'Softmax', 'LogSoftmax', 'CumSum', 'Trilu', 'Gelu', 'Floor', 'Ceil', 'Round', 'Sign', 'Elu', 'LeakyRelu', 'HardSigmoid',
-  'Softplus', 'Mish'];
+  'Softplus', 'Mish', 'Clip'];
 
 export const elementwiseRules: ReadonlyArray<readonly [string, Rule]> = [
   ...unary.map((op) => [op, same] as const),
@@ -156,4 +168,11 @@ export const elementwiseRules: ReadonlyArray<readonly [string, Rule]> = [
   ['com.microsoft.GroupQueryAttention', attention],
   ['Attention', onnxAttention],
   ['com.microsoft.Attention', packedAttention],
+  ['MatMulInteger', matmulTo(() => DType.INT32)],
+  ['com.microsoft.MatMulIntegerToFloat', matmulTo(({ ins }) => ins[2]?.dtype ?? DType.FLOAT)],
+  ['com.microsoft.DynamicQuantizeMatMul', matmulTo(({ ins }) => ins[0]?.dtype)],
+  ['com.microsoft.MatMulNBits', matmulNBits],
+  ['DynamicQuantizeLinear', dynamicQuantize],
+  ['DequantizeLinear', ({ ins }) => [{ dtype: ins[1]?.dtype ?? DType.FLOAT, shape: ins[0]?.shape }]],
+  ['QuantizeLinear', ({ node, ins }) => [{ dtype: ins[2]?.dtype ?? (node.getInt('output_dtype') || DType.UINT8), shape: ins[0]?.shape }]],
 ];

@@ -26,17 +26,26 @@ export interface LinearRejection {
   readonly reason: string;
 }
 
-/** Every linear layer of the main graph, plus the reasons other MatMul/Gemm nodes were not taken. */
-export function findLinearLayers(model: Model): { layers: LinearLayer[]; rejected: LinearRejection[] } {
+/**
+ * Every linear layer of the main graph, plus the reasons other MatMul/Gemm nodes were not taken, and the
+ * com.microsoft Attention nodes whose packed float Q/K/V weight no quantization mode takes.
+ */
+export function findLinearLayers(model: Model): { layers: LinearLayer[]; rejected: LinearRejection[]; packedAttention: Node[] } {
   const layers: LinearLayer[] = [];
   const rejected: LinearRejection[] = [];
+  const packedAttention: Node[] = [];
   for (const node of model.graph.nodes) {
+    if (node.domain === 'com.microsoft' && node.opType === 'Attention' && node.inputs[1]?.initializer?.dtype === DType.FLOAT) {
+      packedAttention.push(node);
+      rejected.push({ node, reason: 'the packed Q/K/V weight inside com.microsoft Attention is not quantized' });
+      continue;
+    }
     if (node.domain !== '' || (node.opType !== 'MatMul' && node.opType !== 'Gemm')) continue;
     const result = asLinear(node);
     if (typeof result === 'string') rejected.push({ node, reason: result });
     else layers.push(result);
   }
-  return { layers, rejected };
+  return { layers, rejected, packedAttention };
 }
 
 function asLinear(node: Node): LinearLayer | string {
@@ -58,4 +67,10 @@ function asLinear(node: Node): LinearLayer | string {
     alpha: node.getFloat('alpha', 1),
     beta: node.getFloat('beta', 1),
   };
+}
+
+/** One line for the user when fused attention keeps float weights: the other order quantizes them. */
+export function packedAttentionWarning(pass: string, nodes: readonly Node[]): string | undefined {
+  if (!nodes.length) return undefined;
+  return `${pass}: ${nodes.length} com.microsoft Attention node${nodes.length === 1 ? ' keeps its' : 's keep their'} packed Q/K/V weight in float; quantize before \`--preset fuse\` to quantize ${nodes.length === 1 ? 'it' : 'them'} too`;
 }

@@ -16,7 +16,7 @@ import { definePass, type PassContext, type PassResult, type Target } from '../.
 import type { Model } from '../../src/ir/model.js';
 import type { Node } from '../../src/ir/node.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { findLinearLayers, type LinearLayer } from './linear-layers.js';
+import { findLinearLayers, packedAttentionWarning, type LinearLayer } from './linear-layers.js';
 import { emitDequantizeMatMul, emitMatMulNBits, nbitsCanTakeBias } from './emit-weight-only.js';
 import { columnReader, quantizeBlockwise, type BlockwiseOptions, type BlockwiseWeight } from '../../src/math/blockwise.js';
 import { findHeadLayers, tiedGathers } from './weight-only/head.js';
@@ -99,8 +99,10 @@ function formatFor(format: WeightOnlyOptions['format'], target: Target): Format 
 
 /** The layers to quantize, the output heads among them, and embedding tables tied to a head (8-bit head only). */
 function select(model: Model, o: WeightOnlyOptions, format: Format, ctx: PassContext): Selection {
-  const { layers, rejected } = findLinearLayers(model);
+  const { layers, rejected, packedAttention } = findLinearLayers(model);
   for (const r of rejected) ctx.explain('quantize-weight-only', `${r.node.describe()}: ${r.reason}`);
+  const floatAttention = packedAttentionWarning('quantize-weight-only', packedAttention);
+  if (floatAttention) ctx.warn(floatAttention);
   const chosen = layers.filter((layer) => {
     if (isExcluded(layer.node, o.exclude)) { ctx.explain('quantize-weight-only', `${layer.node.describe()}: excluded`); return false; }
     if (format === 'matmulnbits' && !nbitsCanTakeBias(layer)) { ctx.explain('quantize-weight-only', `${layer.node.describe()}: bias shape is not [N]`); return false; }

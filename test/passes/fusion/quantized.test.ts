@@ -41,4 +41,17 @@ describe('fuse preset on quantized models', () => {
       });
     }
   }
+
+  it('quantizing a fused BERT warns that the packed Q/K/V weight of Attention stays float', async () => {
+    const fused = buildBert();
+    await runSteps(fused, resolveSteps(['preset:fuse']), quietContext());
+    const attention = opTypes(fused).filter((op) => op === 'com.microsoft.Attention').length;
+    assert.ok(attention > 0);
+    for (const pass of [quantizeDynamic, quantizeWeightOnly] as const) {
+      const warnings: string[] = [];
+      const result = await pass.run(cloneModel(fused), pass.options.parse({}) as never, quietContext({ warn: (m) => warnings.push(m) }));
+      assert.match(warnings.join('\n'), new RegExp(`${attention} com.microsoft Attention nodes keep their packed Q/K/V weight in float`));
+      assert.ok(result.stats.layersSkipped! >= attention);
+    }
+  });
 });

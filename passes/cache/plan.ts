@@ -8,6 +8,8 @@
 import type { Graph } from '../../src/ir/graph.js';
 import type { Node } from '../../src/ir/node.js';
 import type { Value } from '../../src/ir/value.js';
+import { findLinears } from '../../src/analysis/linear.js';
+import { featureWidth } from '../../src/analysis/attention-info.js';
 
 export type Kind = 'gqa' | 'mha' | 'attention';
 
@@ -85,29 +87,10 @@ function fromInput(v: Value): boolean {
   return src.isGraphInput && src.type?.shape?.length === 2;
 }
 
-/** Width of the last axis: declared, or from the constant weight/bias/shape that produced it. */
-export function lastDim(v: Value, depth = 0): number | undefined {
-  const shape = v.type?.shape;
-  const declared = shape?.[shape.length - 1];
-  if (typeof declared === 'number') return declared;
-  const p = v.producer;
-  if (!p || depth > 8) return undefined;
-  const weight = p.inputs[1]?.initializer;
-  switch (p.opType) {
-    case 'MatMul':
-      return weight && weight.dims.length >= 2 ? weight.dims[weight.dims.length - 1] : undefined;
-    case 'Gemm':
-      return weight?.dims.length === 2 ? weight.dims[p.getInt('transB', 0) ? 0 : 1] : undefined;
-    case 'Add':
-      return p.inputs.map((x) => (!x ? undefined : x.initializer?.dims.length === 1 ? x.initializer.dims[0] : lastDim(x, depth + 1))).find((d) => d !== undefined);
-    case 'Reshape': {
-      const dims = weight?.toNumbers();
-      const last = dims?.[dims.length - 1];
-      return last !== undefined && last > 0 ? last : undefined;
-    }
-    case 'Cast': case 'Identity': case 'RotaryEmbedding':
-      return lastDim(p.input(0), depth + 1);
-    default:
-      return undefined;
-  }
+/**
+ * Width of the last axis of a value: declared, or followed back to the linear layer (float or quantized)
+ * that made it, through splits, slices, reshapes and element-wise ops.
+ */
+export function lastDim(v: Value): number | undefined {
+  return featureWidth(v, findLinears(v.graph));
 }

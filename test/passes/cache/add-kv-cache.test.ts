@@ -9,6 +9,8 @@ import { resolveSteps } from '../../../src/pipeline/registry.js';
 import { quietContext } from '../../../src/pipeline/pass.js';
 import { buildGpt2, buildLlama } from '../../../fixtures/build/index.js';
 import addKvCache from '../../../passes/cache/add-kv-cache.js';
+import quantizeWeightOnly from '../../../passes/quantize/quantize-weight-only.js';
+import quantizeDynamic from '../../../passes/quantize/quantize-dynamic.js';
 import { applyPass, opTypes } from '../../helpers/model.js';
 import { sharedFile, skipWithoutShared } from '../../helpers/shared.js';
 import { greedyCached, greedyPlain, lastRow, maxAbsDiff } from './decode.js';
@@ -40,12 +42,25 @@ const fixtures = [
   { name: 'llama fixture (GroupQueryAttention)', build: () => buildLlama({ kvHeads: 2 }), op: 'com.microsoft.GroupQueryAttention', vocab: 256 },
   { name: 'llama fixture with a padding mask (MultiHeadAttention + RotaryEmbedding)', build: () => buildLlama({ kvHeads: 2, attentionMask: true }), op: 'com.microsoft.MultiHeadAttention', vocab: 256 },
   { name: 'gpt2 fixture (Attention -> MultiHeadAttention)', build: () => buildGpt2({}), op: 'com.microsoft.MultiHeadAttention', vocab: 256 },
+  { name: 'llama fixture quantized to 4 bits, then fused (MatMulNBits projections)', build: () => weightOnly(buildLlama({ kvHeads: 2 })), op: 'com.microsoft.GroupQueryAttention', vocab: 256 },
+  { name: 'gpt2 fixture quantized to int8, then fused (MatMulIntegerToFloat projections)', build: () => dynamicInt8(buildGpt2({})), op: 'com.microsoft.MultiHeadAttention', vocab: 256 },
 ];
+
+/** accuracy_level 0: the cached and uncached runs then round no int8 activations differently. */
+async function weightOnly(model: Model): Promise<Model> {
+  await quantizeWeightOnly.run(model, quantizeWeightOnly.options.parse({ accuracyLevel: 0 }), quietContext());
+  return model;
+}
+
+async function dynamicInt8(model: Model): Promise<Model> {
+  await quantizeDynamic.run(model, quantizeDynamic.options.parse({}), quietContext());
+  return model;
+}
 
 describe('add-kv-cache', () => {
   for (const f of fixtures) {
     it(`${f.name}: same logits and 24 greedy tokens with the cache`, async () => {
-      const plain = await fused(f.build());
+      const plain = await fused(await f.build());
       const { after, result } = await applyPass(addKvCache, plain);
       assert.equal(result.modified, true);
       assert.ok(opTypes(after).includes(f.op));

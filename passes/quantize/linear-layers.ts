@@ -37,7 +37,7 @@ export function findLinearLayers(model: Model): { layers: LinearLayer[]; rejecte
   for (const node of model.graph.nodes) {
     if (node.domain === 'com.microsoft' && node.opType === 'Attention' && node.inputs[1]?.initializer?.dtype === DType.FLOAT) {
       packedAttention.push(node);
-      rejected.push({ node, reason: 'the packed Q/K/V weight inside com.microsoft Attention is not quantized' });
+      rejected.push({ node, reason: 'the packed Q/K/V weight inside com.microsoft Attention is not a MatMul/Gemm weight' });
       continue;
     }
     if (node.domain !== '' || (node.opType !== 'MatMul' && node.opType !== 'Gemm')) continue;
@@ -69,8 +69,9 @@ function asLinear(node: Node): LinearLayer | string {
   };
 }
 
-/** One line for the user when fused attention keeps float weights: the other order quantizes them. */
-export function packedAttentionWarning(pass: string, nodes: readonly Node[]): string | undefined {
+/** One line for the user when fused attention keeps its weight out of reach: the other order reaches it. */
+export function packedAttentionWarning(pass: string, nodes: readonly Node[], verb: 'quantize' | 'prune'): string | undefined {
   if (!nodes.length) return undefined;
-  return `${pass}: ${nodes.length} com.microsoft Attention node${nodes.length === 1 ? ' keeps its' : 's keep their'} packed Q/K/V weight in float; quantize before \`--preset fuse\` to quantize ${nodes.length === 1 ? 'it' : 'them'} too`;
+  const [subject, object] = nodes.length === 1 ? ['node keeps its', 'it'] : ['nodes keep their', 'them'];
+  return `${pass}: ${nodes.length} com.microsoft Attention ${subject} packed Q/K/V weight unchanged; ${verb} before \`--preset fuse\` to ${verb} ${object} too`;
 }

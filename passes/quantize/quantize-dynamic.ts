@@ -47,7 +47,7 @@ export default definePass({
     const rows = resolveActivations(options.activations, format);
     const { layers, rejected, packedAttention } = findLinearLayers(model);
     for (const r of rejected) ctx.explain(NAME, `${r.node.describe()}: ${r.reason}`);
-    const floatAttention = packedAttentionWarning(NAME, packedAttention);
+    const floatAttention = packedAttentionWarning(NAME, packedAttention, 'quantize');
     if (floatAttention) ctx.warn(floatAttention);
     const embeddings = options.embeddings ? findEmbeddingGathers(model) : { gathers: [], rejected: [] };
     if (layers.length === 0 && embeddings.gathers.length === 0) {

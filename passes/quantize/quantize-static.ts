@@ -52,7 +52,7 @@ export default definePass({
     const quantized = quantizedOps(model);
     if (quantized.length) { ctx.warn(`${NAME}: the model is quantized already (${quantized.join(', ')}); left unchanged`); return unchanged; }
     const explain = (m: string) => ctx.explain(NAME, m);
-    const floatAttention = packedAttentionWarning(NAME, findLinearLayers(model).packedAttention);
+    const floatAttention = packedAttentionWarning(NAME, findLinearLayers(model).packedAttention, 'quantize');
     if (floatAttention) ctx.warn(floatAttention);
     let selection = selectLayers(model, options, explain);
     if (!selection.groups.length) { ctx.warn(`${NAME}: no MatMul/Gemm layer with a constant float weight to quantize; left unchanged`); return unchanged; }

@@ -101,7 +101,7 @@ function formatFor(format: WeightOnlyOptions['format'], target: Target): Format 
 function select(model: Model, o: WeightOnlyOptions, format: Format, ctx: PassContext): Selection {
   const { layers, rejected, packedAttention } = findLinearLayers(model);
   for (const r of rejected) ctx.explain('quantize-weight-only', `${r.node.describe()}: ${r.reason}`);
-  const floatAttention = packedAttentionWarning('quantize-weight-only', packedAttention);
+  const floatAttention = packedAttentionWarning('quantize-weight-only', packedAttention, 'quantize');
   if (floatAttention) ctx.warn(floatAttention);
   const chosen = layers.filter((layer) => {
     if (isExcluded(layer.node, o.exclude)) { ctx.explain('quantize-weight-only', `${layer.node.describe()}: excluded`); return false; }

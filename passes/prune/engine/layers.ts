@@ -26,8 +26,8 @@ export interface PrunableLayer extends LinearLayer {
   readonly label: string;
 }
 
-export function findPrunableLayers(model: Model): { layers: PrunableLayer[]; rejected: LinearRejection[] } {
-  const { layers, rejected } = findLinearLayers(model);
+export function findPrunableLayers(model: Model): { layers: PrunableLayer[]; rejected: LinearRejection[]; packedAttention: Node[] } {
+  const { layers, rejected, packedAttention } = findLinearLayers(model);
   const out: PrunableLayer[] = layers.map((l) => ({ ...l, through: undefined, biasTerm: biasOf(l), label: labelOf(l.node) }));
   const still: LinearRejection[] = [];
   for (const r of rejected) {
@@ -37,7 +37,7 @@ export function findPrunableLayers(model: Model): { layers: PrunableLayer[]; rej
   }
   const order = new Map(model.graph.nodes.map((n, i) => [n, i]));
   out.sort((a, b) => order.get(a.node)! - order.get(b.node)!);
-  return { layers: out, rejected: still };
+  return { layers: out, rejected: still, packedAttention };
 }
 
 function labelOf(node: Node): string {

@@ -5,6 +5,10 @@ import { applyPass, assertSameOutputs, cloneModel } from '../../helpers/model.js
 import { countNmViolations, pruneCount } from '../../../src/math/sparsity.js';
 import { layersByLabel, threeLayers, zerosOf } from './helpers.js';
 import type { Model } from '../../../src/ir/model.js';
+import { buildBert } from '../../../fixtures/build/index.js';
+import { runSteps } from '../../../src/pipeline/manager.js';
+import { resolveSteps } from '../../../src/pipeline/registry.js';
+import { quietContext } from '../../../src/pipeline/pass.js';
 
 /** The original model with the pruned model's zeros copied in: what pruning alone must compute. */
 function maskedLike(original: Model, pruned: Model): Model {
@@ -100,5 +104,19 @@ describe('prune-magnitude', () => {
     assert.equal(parse({ pattern: '2of4' }), false);
     assert.equal(parse({ pattern: '2:4', scope: 'global' }), false);
     assert.equal(parse({ sparsity: 0 }), true);
+  });
+
+  it('on a fused BERT: warns that the packed Q/K/V weight inside com.microsoft Attention stays dense', async () => {
+    const fused = buildBert();
+    await runSteps(fused, resolveSteps(['preset:fuse']), quietContext());
+    const attention = fused.graph.nodes.filter((n) => n.domain === 'com.microsoft' && n.opType === 'Attention');
+    assert.ok(attention.length > 0);
+    const warnings: string[] = [];
+    const pruned = cloneModel(fused);
+    const result = await pruneMagnitude.run(pruned, pruneMagnitude.options.parse({ sparsity: 0.5 }), quietContext({ warn: (m) => warnings.push(m) }));
+    assert.equal(result.modified, true);
+    assert.match(warnings.join('\n'), new RegExp(`${attention.length} com.microsoft Attention nodes keep their packed Q/K/V weight unchanged; prune before`));
+    const packed = pruned.graph.nodes.filter((n) => n.domain === 'com.microsoft' && n.opType === 'Attention').map((n) => n.inputs[1]!.initializer!.toFloat32());
+    assert.deepEqual(packed, attention.map((n) => n.inputs[1]!.initializer!.toFloat32()), 'the packed weights are untouched');
   });
 });

@@ -9,7 +9,8 @@ import { getPass } from '../../src/pipeline/registry.js';
 import { quietContext } from '../../src/pipeline/pass.js';
 import { memoryFigures } from './peak-memory.js';
 
-export interface PassRun {
+/** Times, output size and peak memory of one load-pass-save run: what a child process reports. */
+export interface PassRunFigures {
   readonly loadMs: number;
   readonly passMs: number;
   readonly saveMs: number;
@@ -18,6 +19,9 @@ export interface PassRun {
   readonly peakRss: number;
   /** Peak resident memory once the pass had run, before saving. */
   readonly peakRssAfterPass: number;
+}
+
+export interface PassRun extends PassRunFigures {
   readonly step: StepReport | undefined;
 }
 

@@ -3,17 +3,12 @@
  * pass, saves the result with external data, and prints one JSON line with times and peak memory.
  * Usage: node dist/bench/quantize/child.js <mode> <input> <output>
  */
-import { runPassOnFile } from '../lib/pass-child.js';
+import { runPassOnFile, type PassRunFigures } from '../lib/pass-child.js';
 import { runMain } from '../lib/run-main.js';
 import { MODES } from './modes.js';
 
-export interface QuantizeChildReport {
+export interface QuantizeChildReport extends Omit<PassRunFigures, 'peakRssAfterPass'> {
   readonly mode: string;
-  readonly loadMs: number;
-  readonly passMs: number;
-  readonly saveMs: number;
-  readonly outputBytes: number;
-  readonly peakRss: number;
 }
 
 runMain(async () => {

@@ -8,7 +8,7 @@
 import type { Graph } from '../../src/ir/graph.js';
 import type { Node } from '../../src/ir/node.js';
 import type { Value } from '../../src/ir/value.js';
-import { findLinears } from '../../src/analysis/linear.js';
+import { findLinears, type Linear } from '../../src/analysis/linear.js';
 import { featureWidth } from '../../src/analysis/attention-info.js';
 
 export type Kind = 'gqa' | 'mha' | 'attention';
@@ -25,14 +25,23 @@ export type Plan = { readonly layers: readonly Layer[] } | { readonly reason: st
 
 const MS = 'com.microsoft';
 
+/**
+ * Width of the last axis of a value: declared, or followed back to the linear layer (float or quantized)
+ * that made it, through splits, slices, reshapes and element-wise ops.
+ */
+type LastDim = (v: Value) => number | undefined;
+
 /** The attention nodes in graph order, or why the model cannot take a cache. */
 export function planCache(graph: Graph): Plan {
   const layers: Layer[] = [];
+  // The graph's linear layers, found once for every attention node's operand widths.
+  let linears: Map<Node, Linear> | undefined;
+  const lastDim: LastDim = (v) => featureWidth(v, linears ??= findLinears(graph));
   for (const node of graph.nodes) {
     if (node.domain !== MS) continue;
     const kind = kindOf(node);
     if (!kind) continue;
-    const checked = check(node, kind);
+    const checked = check(node, kind, lastDim);
     if (typeof checked === 'string') return { reason: `${node.describe()}: ${checked}` };
     layers.push(checked);
   }
@@ -49,7 +58,7 @@ function kindOf(node: Node): Kind | undefined {
 
 const present = (node: Node, i: number): boolean => !!node.inputs[i];
 
-function check(node: Node, kind: Kind): Layer | string {
+function check(node: Node, kind: Kind, lastDim: LastDim): Layer | string {
   const heads = node.getInt('num_heads', 0);
   if (heads <= 0) return 'no num_heads';
   if (kind === 'gqa') {
@@ -85,12 +94,4 @@ function check(node: Node, kind: Kind): Layer | string {
 function fromInput(v: Value): boolean {
   const src = v.producer?.opType === 'Cast' ? v.producer.input(0) : v;
   return src.isGraphInput && src.type?.shape?.length === 2;
-}
-
-/**
- * Width of the last axis of a value: declared, or followed back to the linear layer (float or quantized)
- * that made it, through splits, slices, reshapes and element-wise ops.
- */
-export function lastDim(v: Value): number | undefined {
-  return featureWidth(v, findLinears(v.graph));
 }

@@ -6,6 +6,7 @@ import type { Model } from '../../src/ir/model.js';
 import type { Node } from '../../src/ir/node.js';
 import type { Value } from '../../src/ir/value.js';
 import { DType } from '../../src/ir/dtype.js';
+import type { PassContext } from '../../src/pipeline/pass.js';
 
 export interface LinearLayer {
   readonly node: Node;
@@ -69,9 +70,9 @@ function asLinear(node: Node): LinearLayer | string {
   };
 }
 
-/** One line for the user when fused attention keeps its weight out of reach: the other order reaches it. */
-export function packedAttentionWarning(pass: string, nodes: readonly Node[], verb: 'quantize' | 'prune'): string | undefined {
-  if (!nodes.length) return undefined;
+/** Tells the user, in one line, when fused attention keeps its weight out of reach: the other order reaches it. */
+export function warnPackedAttention(ctx: Pick<PassContext, 'warn'>, pass: string, nodes: readonly Node[], verb: 'quantize' | 'prune'): void {
+  if (!nodes.length) return;
   const [subject, object] = nodes.length === 1 ? ['node keeps its', 'it'] : ['nodes keep their', 'them'];
-  return `${pass}: ${nodes.length} com.microsoft Attention ${subject} packed Q/K/V weight unchanged; ${verb} before \`--preset fuse\` to ${verb} ${object} too`;
+  ctx.warn(`${pass}: ${nodes.length} com.microsoft Attention ${subject} packed Q/K/V weight unchanged; ${verb} before \`--preset fuse\` to ${verb} ${object} too`);
 }

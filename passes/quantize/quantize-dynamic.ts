@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { definePass, type PassContext } from '../../src/pipeline/pass.js';
 import type { Model } from '../../src/ir/model.js';
 import type { Value } from '../../src/ir/value.js';
-import { findLinearLayers, packedAttentionWarning, type LinearLayer } from './linear-layers.js';
+import { findLinearLayers, warnPackedAttention, type LinearLayer } from './linear-layers.js';
 import { isExcluded } from './quantize-weight-only.js';
 import { addInt8Constants, emitDynamicQdq, emitDynamicQuantizeMatMul, emitQdqLinear, type Int8Constants } from './dynamic/emit-linear.js';
 import { addTableConstants, emitQuantizedGather, findEmbeddingGathers, type TableConstants } from './dynamic/emit-gather.js';
@@ -47,8 +47,7 @@ export default definePass({
     const rows = resolveActivations(options.activations, format);
     const { layers, rejected, packedAttention } = findLinearLayers(model);
     for (const r of rejected) ctx.explain(NAME, `${r.node.describe()}: ${r.reason}`);
-    const floatAttention = packedAttentionWarning(NAME, packedAttention, 'quantize');
-    if (floatAttention) ctx.warn(floatAttention);
+    warnPackedAttention(ctx, NAME, packedAttention, 'quantize');
     const embeddings = options.embeddings ? findEmbeddingGathers(model) : { gathers: [], rejected: [] };
     if (layers.length === 0 && embeddings.gathers.length === 0) {
       ctx.warn(nothingToDo(model));

@@ -22,7 +22,7 @@ import { emitMatMulInteger } from './static/emit-qoperator.js';
 import { INTEGER_RULES } from './static/target-rules.js';
 import type { LinearLayer } from './linear-layers.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { findLinearLayers, packedAttentionWarning } from './linear-layers.js';
+import { warnPackedAttention } from './linear-layers.js';
 
 const NAME = 'quantize-static';
 
@@ -52,9 +52,8 @@ export default definePass({
     const quantized = quantizedOps(model);
     if (quantized.length) { ctx.warn(`${NAME}: the model is quantized already (${quantized.join(', ')}); left unchanged`); return unchanged; }
     const explain = (m: string) => ctx.explain(NAME, m);
-    const floatAttention = packedAttentionWarning(NAME, findLinearLayers(model).packedAttention, 'quantize');
-    if (floatAttention) ctx.warn(floatAttention);
     let selection = selectLayers(model, options, explain);
+    warnPackedAttention(ctx, NAME, selection.packedAttention, 'quantize');
     if (!selection.groups.length) { ctx.warn(`${NAME}: no MatMul/Gemm layer with a constant float weight to quantize; left unchanged`); return unchanged; }
     checkOpset(model, options.perChannel);
     const forms = integerForms(options, ctx);

@@ -16,7 +16,7 @@ import { definePass, type PassContext, type PassResult, type Target } from '../.
 import type { Model } from '../../src/ir/model.js';
 import type { Node } from '../../src/ir/node.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { findLinearLayers, packedAttentionWarning, type LinearLayer } from './linear-layers.js';
+import { findLinearLayers, warnPackedAttention, type LinearLayer } from './linear-layers.js';
 import { emitDequantizeMatMul, emitMatMulNBits, nbitsCanTakeBias } from './emit-weight-only.js';
 import { columnReader, quantizeBlockwise, type BlockwiseOptions, type BlockwiseWeight } from '../../src/math/blockwise.js';
 import { findHeadLayers, tiedGathers } from './weight-only/head.js';
@@ -101,8 +101,7 @@ function formatFor(format: WeightOnlyOptions['format'], target: Target): Format 
 function select(model: Model, o: WeightOnlyOptions, format: Format, ctx: PassContext): Selection {
   const { layers, rejected, packedAttention } = findLinearLayers(model);
   for (const r of rejected) ctx.explain('quantize-weight-only', `${r.node.describe()}: ${r.reason}`);
-  const floatAttention = packedAttentionWarning('quantize-weight-only', packedAttention, 'quantize');
-  if (floatAttention) ctx.warn(floatAttention);
+  warnPackedAttention(ctx, 'quantize-weight-only', packedAttention, 'quantize');
   const chosen = layers.filter((layer) => {
     if (isExcluded(layer.node, o.exclude)) { ctx.explain('quantize-weight-only', `${layer.node.describe()}: excluded`); return false; }
     if (format === 'matmulnbits' && !nbitsCanTakeBias(layer)) { ctx.explain('quantize-weight-only', `${layer.node.describe()}: bias shape is not [N]`); return false; }

@@ -10,7 +10,7 @@ import type { PassContext } from '../../../src/pipeline/pass.js';
 import { isExcluded } from '../../quantize/quantize-weight-only.js';
 import { findHeadLayers } from '../../quantize/weight-only/head.js';
 import { findPrunableLayers, weightReaders, type PrunableLayer } from './layers.js';
-import { packedAttentionWarning } from '../../quantize/linear-layers.js';
+import { warnPackedAttention } from '../../quantize/linear-layers.js';
 
 export interface Selection {
   readonly layers: PrunableLayer[];
@@ -21,8 +21,7 @@ export interface Selection {
 export function selectLayers(model: Model, o: { exclude: readonly string[]; includeHead: boolean }, pass: string, ctx: PassContext): Selection {
   const { layers, rejected, packedAttention } = findPrunableLayers(model);
   for (const r of rejected) ctx.explain(pass, `${r.node.describe()}: ${r.reason}`);
-  const dense = packedAttentionWarning(pass, packedAttention, 'prune');
-  if (dense) ctx.warn(dense);
+  warnPackedAttention(ctx, pass, packedAttention, 'prune');
   const heads = o.includeHead ? new Set<PrunableLayer>() : (findHeadLayers(layers) as Set<PrunableLayer>);
   const chosen = layers.filter((l) => {
     const why = isExcluded(l.node, o.exclude) ? 'excluded'

@@ -5,6 +5,7 @@
  * same activation form one group: the activation gets one scale, shared by all of them.
  */
 import type { Model } from '../../../src/ir/model.js';
+import type { Node } from '../../../src/ir/node.js';
 import type { Value } from '../../../src/ir/value.js';
 import { findLinearLayers, type LinearLayer } from '../linear-layers.js';
 import { isExcluded } from '../quantize-weight-only.js';
@@ -19,6 +20,8 @@ export interface Selection {
   readonly groups: ActivationGroup[];
   /** MatMul/Gemm nodes left in float, for any reason. */
   readonly skipped: number;
+  /** com.microsoft Attention nodes whose packed Q/K/V weight stays float. */
+  readonly packedAttention: readonly Node[];
 }
 
 export interface SelectOptions {
@@ -44,7 +47,7 @@ export function quantizedOps(model: Model): string[] {
 }
 
 export function selectLayers(model: Model, options: SelectOptions, explain: (message: string) => void): Selection {
-  const { layers, rejected } = findLinearLayers(model);
+  const { layers, rejected, packedAttention } = findLinearLayers(model);
   for (const r of rejected) explain(`${r.node.describe()}: ${r.reason} (stays float)`);
   const groups = new Map<Value, ActivationGroup>();
   let skipped = rejected.length;
@@ -56,7 +59,7 @@ export function selectLayers(model: Model, options: SelectOptions, explain: (mes
     group.layers.push(layer);
     groups.set(input, group);
   }
-  return { groups: [...groups.values()], skipped };
+  return { groups: [...groups.values()], skipped, packedAttention };
 }
 
 function skipReason(layer: LinearLayer, options: SelectOptions): string | undefined {
